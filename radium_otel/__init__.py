@@ -1,0 +1,212 @@
+"""radium-otel: session analytics for AI agents, built on OpenTelemetry.
+
+>>> import radium_otel as rad
+>>> rad.configure(workspace=".")                       # doctest: +SKIP
+>>> with rad.session(agent="coder"):                   # doctest: +SKIP
+...     run_agent()
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, overload
+
+from radium_otel._internal import constants as _k
+from radium_otel._internal.instance import Radium
+from radium_otel._internal.instrument import SessionScope, SpanRecipe, instrument
+from radium_otel._internal.instrument import record_decision as _record_decision
+from radium_otel._internal.instrument import record_usage
+from radium_otel._internal.processor import SessionSpanProcessor
+from radium_otel._internal.record import CacheStats, ModelUsage, SessionRecord, ToolStats
+from radium_otel._internal.service import (
+    AnalyticsService,
+    ModelStats,
+    SessionReport,
+    SessionSummary,
+)
+from radium_otel._internal.usage import Usage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnalyticsService",
+    "CacheStats",
+    "ModelStats",
+    "ModelUsage",
+    "Radium",
+    "SessionRecord",
+    "SessionReport",
+    "SessionScope",
+    "SessionSpanProcessor",
+    "SessionSummary",
+    "ToolStats",
+    "Usage",
+    "__version__",
+    "configure",
+    "get_instance",
+    "model_call",
+    "record_decision",
+    "record_usage",
+    "session",
+    "shutdown",
+    "tool",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_lock = threading.Lock()
+_default: Radium | None = None
+_default_args: dict[str, Any] = {}
+
+
+def configure(
+    workspace: str | os.PathLike[str] | None = None,
+    service_name: str | None = None,
+    otlp_endpoint: str | None = None,
+    protocol: str | None = None,
+    capture_content: bool = False,
+    print_summary: bool = True,
+    **options: Any,
+) -> Radium:
+    """Configure the process-wide instance (idempotent: same arguments, same instance).
+
+    Attaches to the application's SDK ``TracerProvider`` when one is set, else creates one.
+    ``options`` go to `Radium` (``tracer_provider``, ``checkpoint_interval_s``, ...).
+    """
+    global _default
+    args = {
+        "workspace": None if workspace is None else os.fspath(workspace),
+        "service_name": service_name,
+        "otlp_endpoint": otlp_endpoint,
+        "protocol": protocol,
+        "capture_content": capture_content,
+        "print_summary": print_summary,
+        **options,
+    }
+    with _lock:
+        if _default is not None:
+            if args == _default_args:
+                return _default
+            _default.shutdown()
+        _default = Radium(**args)
+        _default_args.clear()
+        _default_args.update(args)
+        return _default
+
+
+def get_instance() -> Radium:
+    """The process-wide instance, configured with defaults on first use."""
+    instance = _default
+    if instance is not None:
+        return instance
+    with _lock:
+        if _default is None:
+            return _configure_default()
+        return _default
+
+
+def _configure_default() -> Radium:
+    global _default
+    _default = Radium()
+    _default_args.clear()
+    _default_args.update(
+        workspace=None,
+        service_name=None,
+        otlp_endpoint=None,
+        protocol=None,
+        capture_content=False,
+        print_summary=True,
+    )
+    return _default
+
+
+def shutdown() -> None:
+    """Close every open session of the process-wide instance and forget it."""
+    global _default
+    with _lock:
+        instance, _default = _default, None
+    if instance is not None:
+        instance.shutdown()
+
+
+def session(
+    agent: str | None = None, *, tags: Mapping[str, str] | None = None
+) -> SessionScope:
+    """One agent session: ``with``, ``async with`` or as a decorator."""
+    return SessionScope(get_instance, agent, tags)
+
+
+@overload
+def tool(fn: F, /) -> F: ...
+@overload
+def tool(
+    *, name: str | None = None, capture_content: bool | None = None
+) -> Callable[[F], F]: ...
+def tool(
+    fn: F | None = None, /, *, name: str | None = None, capture_content: bool | None = None
+) -> F | Callable[[F], F]:
+    """Trace each call as an ``execute_tool`` span (sync, async, generators).
+
+    An exception escaping the function marks the call failed and propagates unchanged.
+    """
+
+    def decorate(func: F) -> F:
+        tool_name = name or func.__name__
+        recipe = SpanRecipe(
+            f"{_k.OP_EXECUTE_TOOL} {tool_name}",
+            {_k.GEN_AI_OPERATION_NAME: _k.OP_EXECUTE_TOOL, _k.GEN_AI_TOOL_NAME: tool_name},
+            is_model=False,
+            capture_content=capture_content,
+        )
+        return instrument(func, recipe, get_instance)
+
+    return decorate(fn) if fn is not None else decorate
+
+
+@overload
+def model_call(fn: F, /) -> F: ...
+@overload
+def model_call(
+    *, provider: str | None = None, model: str | None = None, operation: str = _k.OP_CHAT
+) -> Callable[[F], F]: ...
+def model_call(
+    fn: F | None = None,
+    /,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    operation: str = _k.OP_CHAT,
+) -> F | Callable[[F], F]:
+    """Trace each call as a model request (``chat {model}`` span).
+
+    Token usage is read from the return value (OpenAI, Anthropic, Google GenAI responses or
+    dicts of their shape), from the chunks a generator yields (streams), or from
+    `record_usage` called inside.
+    """
+
+    def decorate(func: F) -> F:
+        attributes: dict[str, Any] = {_k.GEN_AI_OPERATION_NAME: operation}
+        if provider:
+            attributes[_k.GEN_AI_PROVIDER_NAME] = provider
+        if model:
+            attributes[_k.GEN_AI_REQUEST_MODEL] = model
+        recipe = SpanRecipe(
+            f"{operation} {model}" if model else operation,
+            attributes,
+            is_model=True,
+            capture_content=False,
+        )
+        return instrument(func, recipe, get_instance)
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def record_decision(decision: str, tool: str | None = None) -> None:
+    """Record the user's decision on a tool call: accept, reject, modify or auto_accept.
+
+    Inside the tool's own span it is put on that span; otherwise (a rejected call never
+    runs) it is recorded on a small span of its own.
+    """
+    _record_decision(decision, tool, get_instance)

@@ -1,0 +1,261 @@
+"""Per-session accumulators: what finished spans add up to.
+
+`SessionState` holds only running totals, per-tool and per-model counters, and the interval
+unions for API and active time, so its size is O(tools + models + open spans), never
+O(spans). It is not thread-safe: `SessionSpanProcessor` serialises all access with its lock.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from radium_otel._internal.intervals import IntervalUnion
+from radium_otel._internal.record import CacheStats, ModelUsage, SessionRecord, ToolStats
+
+__all__ = ["ModelCall", "SessionState", "ToolCall"]
+
+_NS = 1_000_000_000
+
+
+@dataclass(slots=True)
+class ModelCall:
+    """One model request, read from a finished span."""
+
+    model: str
+    provider: str | None
+    start_ns: int
+    end_ns: int
+    error: bool
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """One executed tool call, read from a finished span."""
+
+    name: str
+    start_ns: int
+    end_ns: int
+    error_type: str | None  # None: success
+
+
+@dataclass(slots=True)
+class _ToolAcc:
+    calls: int = 0
+    successes: int = 0
+    failures: int = 0
+    duration_ns: int = 0
+    error_types: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _ModelAcc:
+    requests: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    reasoning_tokens: int = 0
+    latency_ns: int = 0
+
+
+class SessionState:
+    """Running totals of one open session."""
+
+    __slots__ = (
+        "active",
+        "api",
+        "decisions",
+        "dropped_attributes",
+        "end_ns",
+        "explicit",
+        "first_start_ns",
+        "id",
+        "last_end_ns",
+        "metadata",
+        "models",
+        "open_starts",
+        "root_span_id",
+        "start_ns",
+        "tools",
+    )
+
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        start_ns: int | None,
+        explicit: bool,
+        metadata: dict[str, Any],
+        root_span_id: int | None = None,
+    ) -> None:
+        self.id = session_id
+        self.explicit = explicit  # opened by rad.session() / AnalyticsService: bounds are its own
+        self.start_ns = start_ns
+        self.end_ns: int | None = None
+        self.root_span_id = root_span_id
+        self.first_start_ns: int | None = None
+        self.last_end_ns: int | None = None
+        self.metadata = metadata
+        self.api = IntervalUnion()
+        self.active = IntervalUnion()
+        # Start times of open model/tool spans: nothing ending before the earliest of them
+        # can still overlap a future interval.
+        self.open_starts: dict[int, int] = {}
+        self.tools: dict[str, _ToolAcc] = {}
+        self.models: dict[tuple[str, str | None], _ModelAcc] = {}
+        self.decisions: dict[str, int] = {}
+        self.dropped_attributes = 0
+
+    # --- feeding -------------------------------------------------------------------------
+    def saw_span(self, start_ns: int, end_ns: int) -> None:
+        """Widen the observed bounds with any span of this session."""
+        if self.first_start_ns is None or start_ns < self.first_start_ns:
+            self.first_start_ns = start_ns
+        if self.last_end_ns is None or end_ns > self.last_end_ns:
+            self.last_end_ns = end_ns
+
+    def add_model_call(self, call: ModelCall) -> None:
+        """Count one model request and its time."""
+        acc = self.models.get((call.model, call.provider))
+        if acc is None:
+            acc = self.models[(call.model, call.provider)] = _ModelAcc()
+        acc.requests += 1
+        acc.errors += call.error
+        acc.input_tokens += call.input_tokens
+        acc.output_tokens += call.output_tokens
+        acc.cache_read_tokens += call.cache_read_tokens
+        acc.cache_creation_tokens += call.cache_creation_tokens
+        acc.reasoning_tokens += call.reasoning_tokens
+        acc.latency_ns += max(0, call.end_ns - call.start_ns)
+        self.api.add(call.start_ns, call.end_ns)
+        self.active.add(call.start_ns, call.end_ns)
+
+    def add_tool_call(self, call: ToolCall) -> None:
+        """Count one executed tool call and its time."""
+        acc = self.tools.get(call.name)
+        if acc is None:
+            acc = self.tools[call.name] = _ToolAcc()
+        acc.calls += 1
+        if call.error_type is None:
+            acc.successes += 1
+        else:
+            acc.failures += 1
+            acc.error_types[call.error_type] = acc.error_types.get(call.error_type, 0) + 1
+        acc.duration_ns += max(0, call.end_ns - call.start_ns)
+        self.active.add(call.start_ns, call.end_ns)
+
+    def add_decision(self, decision: str) -> None:
+        """Count one user decision about a tool call."""
+        self.decisions[decision] = self.decisions.get(decision, 0) + 1
+
+    def compact(self) -> None:
+        """Forget intervals that no open span can overlap any more."""
+        watermark = min(self.open_starts.values()) if self.open_starts else None
+        self.api.compact(watermark)
+        self.active.compact(watermark)
+
+    # --- reading -------------------------------------------------------------------------
+    def bounds(self, now_ns: int) -> tuple[int, int]:
+        """(start, end) in ns: the session's own bounds, else those of its spans."""
+        start = self.start_ns if self.start_ns is not None else self.first_start_ns
+        if start is None:
+            start = now_ns
+        end = self.end_ns
+        if end is None:
+            end = now_ns if self.explicit or self.last_end_ns is None else self.last_end_ns
+        return start, max(start, end)
+
+    def to_record(self, status: str, now_ns: int) -> SessionRecord:
+        """A snapshot of the totals so far as a `SessionRecord`."""
+        start, end = self.bounds(now_ns)
+        api_ns = self.api.total_ns
+        active_ns = self.active.total_ns
+        tools = {
+            name: ToolStats(
+                calls=t.calls,
+                successes=t.successes,
+                failures=t.failures,
+                duration_s=t.duration_ns / _NS,
+                error_types=dict(sorted(t.error_types.items())),
+            )
+            for name, t in sorted(self.tools.items())
+        }
+        models = [
+            ModelUsage(
+                model=model,
+                provider=provider,
+                requests=m.requests,
+                errors=m.errors,
+                input_tokens=m.input_tokens,
+                output_tokens=m.output_tokens,
+                cache_read_tokens=m.cache_read_tokens,
+                cache_creation_tokens=m.cache_creation_tokens,
+                reasoning_tokens=m.reasoning_tokens,
+                latency_s=m.latency_ns / _NS,
+            )
+            for (model, provider), m in sorted(
+                self.models.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
+            )
+        ]
+        input_tokens = sum(m.input_tokens for m in models)
+        cache_read = sum(m.cache_read_tokens for m in models)
+        calls = sum(t.calls for t in tools.values())
+        successes = sum(t.successes for t in tools.values())
+        diagnostics = {"dropped_attributes": self.dropped_attributes} if self.dropped_attributes else {}
+        return SessionRecord(
+            id=self.id,
+            status=status,
+            start_time=_to_datetime(start),
+            end_time=None if status == "active" else _to_datetime(end),
+            updated_time=_to_datetime(now_ns),
+            metadata=dict(self.metadata),
+            wall_time_s=(end - start) / _NS,
+            agent_active_time_s=active_ns / _NS,
+            api_time_s=api_ns / _NS,
+            tool_time_s=(active_ns - api_ns) / _NS,
+            tool_calls=calls,
+            tool_successes=successes,
+            tool_failures=calls - successes,
+            tools=tools,
+            decisions={d: n for d, n in sorted(self.decisions.items())},
+            model_usage=models,
+            cache_stats=CacheStats(
+                cache_read_tokens=cache_read,
+                cache_creation_tokens=sum(m.cache_creation_tokens for m in models),
+                hit_rate=cache_read / input_tokens if input_tokens else 0.0,
+            ),
+            diagnostics=diagnostics,
+        )
+
+
+def process_metadata() -> dict[str, Any]:
+    """Facts about this process that every session record carries."""
+    from radium_otel import __version__
+
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "cwd": os.getcwd(),
+        "radium_otel_version": __version__,
+    }
+
+
+def _to_datetime(ns: int) -> datetime:
+    seconds, rest = divmod(ns, _NS)
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=rest // 1000)
+
+
+def finite_nonnegative(value: float) -> bool:
+    """True for a finite number >= 0."""
+    return math.isfinite(value) and value >= 0

@@ -1,0 +1,467 @@
+"""Decorators and context managers that emit GenAI spans: `tool`, `model_call`, `session`.
+
+One wrapper factory serves sync, async, generator and async-generator functions. The
+wrapped function keeps its signature, return value and exceptions exactly; radium's own
+bookkeeping is guarded so that a bug in it is logged, never raised into the agent.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from contextvars import Token
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, Status, StatusCode
+
+from radium_otel._internal import constants as k
+from radium_otel._internal.errors import log_internal_error, warn_once
+from radium_otel._internal.processor import session_context
+from radium_otel._internal.usage import StreamUsage, Usage, usage_from_response
+
+if TYPE_CHECKING:
+    from radium_otel._internal.instance import Radium
+    from radium_otel._internal.record import SessionRecord
+
+__all__ = ["SessionScope", "SpanRecipe", "instrument", "record_decision", "record_usage"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_MAX_CAPTURE = 4096
+
+
+class SpanRecipe:
+    """What a decorated function's span looks like: name, attributes and kind."""
+
+    __slots__ = ("attributes", "capture_content", "is_model", "name")
+
+    def __init__(
+        self,
+        name: str,
+        attributes: dict[str, Any],
+        *,
+        is_model: bool,
+        capture_content: bool | None,
+    ) -> None:
+        self.name = name
+        self.attributes = attributes
+        self.is_model = is_model
+        self.capture_content = capture_content
+
+
+class _Call:
+    """One running call of a decorated function: its span and context token."""
+
+    __slots__ = ("capture", "recipe", "span", "stream", "token")
+
+    def __init__(self, span: Span, recipe: SpanRecipe, capture: bool) -> None:
+        self.span = span
+        self.recipe = recipe
+        self.capture = capture
+        self.token: object | None = None
+        self.stream: StreamUsage | None = None
+
+    def enter(self) -> None:
+        self.token = otel_context.attach(trace.set_span_in_context(self.span))
+
+    def leave(self) -> None:
+        if self.token is not None:
+            otel_context.detach(cast("Token[Any]", self.token))
+            self.token = None
+
+    def capture_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if self.capture and not self.recipe.is_model:
+            text = _short(repr(args)[1:-1] + (", " if args and kwargs else "") + _kwargs(kwargs))
+            self.span.set_attribute(k.GEN_AI_TOOL_CALL_ARGUMENTS, text)
+
+    def item(self, value: object) -> None:
+        """A value the wrapped generator yielded: usage may be in it (streamed responses)."""
+        try:
+            if self.recipe.is_model:
+                if self.stream is None:
+                    self.stream = StreamUsage()
+                self.stream.add(value)
+        except Exception as exc:
+            log_internal_error("reading a streamed chunk", exc)
+
+    def succeed(self, result: object) -> None:
+        try:
+            span = self.span
+            if span.is_recording():
+                if self.recipe.is_model:
+                    usage = self.stream.result() if self.stream else usage_from_response(result)
+                    if usage is not None:
+                        _set_usage(span, usage, overwrite=False)
+                elif self.capture:
+                    span.set_attribute(k.GEN_AI_TOOL_CALL_RESULT, _short(repr(result)))
+            span.end()
+        except Exception as exc:
+            log_internal_error("ending a span", exc)
+
+    def fail(self, exc: BaseException) -> None:
+        try:
+            span = self.span
+            if isinstance(exc, GeneratorExit):
+                span.end()  # the consumer stopped early: not a failure
+                return
+            if span.is_recording():
+                error_type = type(exc).__qualname__
+                span.set_attribute(k.ERROR_TYPE, error_type)
+                span.set_status(Status(StatusCode.ERROR, f"{error_type}: {exc}"[:256]))
+                if self.recipe.is_model and self.stream is not None:
+                    usage = self.stream.result()
+                    if usage is not None:
+                        _set_usage(span, usage, overwrite=False)
+            span.end()
+        except Exception as internal:
+            log_internal_error("ending a failed span", internal)
+
+
+def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) -> F:
+    """Wrap ``fn`` so that each call runs inside a span made from ``recipe``."""
+
+    def start() -> _Call | None:
+        try:
+            inst = get_instance()
+            span = inst.tracer.start_span(recipe.name, attributes=recipe.attributes)
+            capture = (
+                inst.capture_content if recipe.capture_content is None else recipe.capture_content
+            )
+            return _Call(span, recipe, capture)
+        except Exception as exc:
+            log_internal_error("starting a span", exc)
+            return None
+
+    if inspect.isasyncgenfunction(fn):
+        wrapper: Callable[..., Any] = _wrap_async_gen(fn, start)
+    elif inspect.isgeneratorfunction(fn):
+        wrapper = _wrap_gen(fn, start)
+    elif inspect.iscoroutinefunction(fn):
+        wrapper = _wrap_async(fn, start)
+    else:
+        wrapper = _wrap_sync(fn, start)
+    return cast(F, functools.wraps(fn)(wrapper))
+
+
+def _wrap_sync(fn: Callable[..., Any], start: Callable[[], _Call | None]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call = start()
+        if call is None:
+            return fn(*args, **kwargs)
+        call.enter()
+        try:
+            call.capture_arguments(args, kwargs)
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            call.leave()
+            call.fail(exc)
+            raise
+        call.leave()
+        call.succeed(result)
+        return result
+
+    return wrapper
+
+
+def _wrap_async(
+    fn: Callable[..., Awaitable[Any]], start: Callable[[], _Call | None]
+) -> Callable[..., Any]:
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call = start()
+        if call is None:
+            return await fn(*args, **kwargs)
+        call.enter()
+        try:
+            call.capture_arguments(args, kwargs)
+            result = await fn(*args, **kwargs)
+        except BaseException as exc:
+            call.leave()
+            call.fail(exc)
+            raise
+        call.leave()
+        call.succeed(result)
+        return result
+
+    return wrapper
+
+
+def _wrap_gen(
+    fn: Callable[..., Generator[Any, Any, Any]], start: Callable[[], _Call | None]
+) -> Callable[..., Any]:
+    """The span covers the whole iteration; the context is active only while the body runs."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        call = start()
+        if call is None:
+            return (yield from fn(*args, **kwargs))
+        call.capture_arguments(args, kwargs)
+        gen = fn(*args, **kwargs)
+        to_send: Any = None
+        to_throw: BaseException | None = None
+        while True:
+            call.enter()
+            try:
+                item = gen.send(to_send) if to_throw is None else gen.throw(to_throw)
+            except StopIteration as stop:
+                call.leave()
+                call.succeed(stop.value)
+                return stop.value
+            except BaseException as exc:
+                call.leave()
+                call.fail(exc)
+                raise
+            call.leave()
+            call.item(item)
+            to_send, to_throw = None, None
+            try:
+                to_send = yield item
+            except GeneratorExit as exc:
+                gen.close()
+                call.fail(exc)
+                raise
+            except BaseException as exc:
+                to_throw = exc
+
+    return wrapper
+
+
+def _wrap_async_gen(
+    fn: Callable[..., AsyncGenerator[Any, Any]], start: Callable[[], _Call | None]
+) -> Callable[..., Any]:
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        call = start()
+        if call is None:
+            async for item in fn(*args, **kwargs):
+                yield item
+            return
+        call.capture_arguments(args, kwargs)
+        agen = fn(*args, **kwargs)
+        to_send: Any = None
+        to_throw: BaseException | None = None
+        while True:
+            call.enter()
+            try:
+                if to_throw is None:
+                    item = await agen.asend(to_send)
+                else:
+                    item = await agen.athrow(to_throw)
+            except StopAsyncIteration:
+                call.leave()
+                call.succeed(None)
+                return
+            except BaseException as exc:
+                call.leave()
+                call.fail(exc)
+                raise
+            call.leave()
+            call.item(item)
+            to_send, to_throw = None, None
+            try:
+                to_send = yield item
+            except GeneratorExit as exc:
+                await agen.aclose()
+                call.fail(exc)
+                raise
+            except BaseException as exc:
+                to_throw = exc
+
+    return wrapper
+
+
+# --- sessions ----------------------------------------------------------------------------
+class SessionScope:
+    """``with rad.session(...)``, ``async with``, or ``@rad.session(...)``: one agent session.
+
+    Opens an ``invoke_agent`` span that carries ``gen_ai.conversation.id``; every span
+    started inside belongs to the session. After the block, `record` holds the final record.
+    """
+
+    def __init__(
+        self,
+        get_instance: Callable[[], Radium],
+        agent: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        self._get_instance = get_instance
+        self.agent = agent
+        self.tags = dict(tags or {})
+        self.id = session_id or str(uuid.uuid4())
+        self.record: SessionRecord | None = None
+        self._span: Span | None = None
+        self._otel_token: object | None = None
+        self._session_token: Token[str | None] | None = None
+
+    def __enter__(self) -> SessionScope:
+        try:
+            inst = self._get_instance()
+            attributes: dict[str, Any] = {
+                k.GEN_AI_OPERATION_NAME: k.OP_INVOKE_AGENT,
+                k.GEN_AI_CONVERSATION_ID: self.id,
+                k.RADIUM_SESSION_ROOT: True,
+            }
+            if self.agent:
+                attributes[k.GEN_AI_AGENT_NAME] = self.agent
+            for key, value in self.tags.items():
+                attributes[k.RADIUM_SESSION_TAG_PREFIX + str(key)] = str(value)
+            name = f"{k.OP_INVOKE_AGENT} {self.agent}" if self.agent else k.OP_INVOKE_AGENT
+            self._span = inst.tracer.start_span(name, attributes=attributes)
+            self._otel_token = otel_context.attach(trace.set_span_in_context(self._span))
+            self._session_token = session_context.set(self.id)
+            inst.session_started(self.id)
+        except Exception as exc:
+            log_internal_error("opening a session", exc)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._session_token is not None:
+                session_context.reset(self._session_token)
+                self._session_token = None
+            if self._otel_token is not None:
+                otel_context.detach(cast("Token[Any]", self._otel_token))
+                self._otel_token = None
+            span, self._span = self._span, None
+            if span is None:
+                return
+            if exc is not None and span.is_recording():
+                error_type = type(exc).__qualname__
+                span.set_attribute(k.ERROR_TYPE, error_type)
+                span.set_status(Status(StatusCode.ERROR, f"{error_type}: {exc}"[:256]))
+            span.end()
+            self.record = self._get_instance().finished_record(self.id)
+        except Exception as internal:
+            log_internal_error("closing a session", internal)
+
+    async def __aenter__(self) -> SessionScope:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def __call__(self, fn: F) -> F:
+        """Use as a decorator: every call of ``fn`` is a session of its own."""
+        scope_args = (self._get_instance, self.agent, self.tags)
+
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                async with SessionScope(*scope_args):
+                    return await fn(*args, **kwargs)
+
+            return cast(F, async_wrapper)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with SessionScope(*scope_args):
+                return fn(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+
+# --- recording onto the current span -------------------------------------------------------
+def record_usage(
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    *,
+    cache_read_tokens: int | None = None,
+    cache_creation_tokens: int | None = None,
+    reasoning_tokens: int | None = None,
+    model: str | None = None,
+) -> None:
+    """Put token usage on the current model span (OpenTelemetry semantics: ``input_tokens``
+    includes cache reads and writes, ``output_tokens`` includes reasoning).
+
+    Wins over usage read from the decorated function's return value.
+    """
+    try:
+        span = trace.get_current_span()
+        if not span.is_recording():
+            warn_once("record_usage:no-span", "rad.record_usage() called outside any span")
+            return
+        usage = Usage(
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cache_read_tokens=cache_read_tokens,
+            cache_creation_tokens=cache_creation_tokens,
+            reasoning_tokens=reasoning_tokens,
+            response_model=model,
+        )
+        _set_usage(span, usage, overwrite=True)
+    except Exception as exc:
+        log_internal_error("record_usage", exc)
+
+
+def record_decision(decision: str, tool: str | None, get_instance: Callable[[], Radium]) -> None:
+    """Record the user's decision about a tool call (see ``rad.record_decision``)."""
+    try:
+        if decision not in k.DECISIONS:
+            warn_once(
+                f"record_decision:{decision}",
+                "rad.record_decision(%r): expected one of %s",
+                decision,
+                ", ".join(k.DECISIONS),
+            )
+            return
+        span = trace.get_current_span()
+        attrs = getattr(span, "attributes", None) or {}
+        if (
+            span.is_recording()
+            and attrs.get(k.GEN_AI_OPERATION_NAME) == k.OP_EXECUTE_TOOL
+            and k.RADIUM_TOOL_DECISION not in attrs
+            and (tool is None or attrs.get(k.GEN_AI_TOOL_NAME) == tool)
+        ):
+            span.set_attribute(k.RADIUM_TOOL_DECISION, decision)
+            return
+        # Not inside the call it is about (a rejected call never runs): a span of its own.
+        attributes: dict[str, Any] = {k.RADIUM_TOOL_DECISION: decision}
+        if tool:
+            attributes[k.GEN_AI_TOOL_NAME] = tool
+        name = f"tool_decision {tool}" if tool else "tool_decision"
+        get_instance().tracer.start_span(name, attributes=attributes).end()
+    except Exception as exc:
+        log_internal_error("record_decision", exc)
+
+
+_USAGE_ATTRIBUTES = (
+    ("input_tokens", k.GEN_AI_USAGE_INPUT_TOKENS),
+    ("output_tokens", k.GEN_AI_USAGE_OUTPUT_TOKENS),
+    ("cache_read_tokens", k.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+    ("cache_creation_tokens", k.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
+    ("reasoning_tokens", k.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+)
+
+
+def _set_usage(span: Span, usage: Usage, *, overwrite: bool) -> None:
+    attrs = getattr(span, "attributes", None) or {}
+    if not overwrite and any(key in attrs for _, key in _USAGE_ATTRIBUTES):
+        return  # rad.record_usage() already said what this request used
+    for field, key in _USAGE_ATTRIBUTES:
+        value = getattr(usage, field)
+        if value is not None:
+            span.set_attribute(key, value)
+    if usage.response_model:
+        span.set_attribute(k.GEN_AI_RESPONSE_MODEL, usage.response_model)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_CAPTURE else text[: _MAX_CAPTURE - 1] + "…"
+
+
+def _kwargs(kwargs: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in kwargs.items())

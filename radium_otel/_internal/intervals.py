@@ -1,0 +1,78 @@
+"""Length of a union of time intervals, with memory bounded by what can still overlap.
+
+Model-call and tool-call spans overlap (parallel calls, a model call inside a tool), so API
+time is the length of the *union* of their intervals, not the sum of their durations.
+Intervals arrive when spans end, in any order. Only intervals that a span still open could
+overlap need to be kept; everything that ends before the earliest open start (the
+*watermark*) is folded into a running total and forgotten, which keeps memory
+O(open spans + ``keep``) instead of O(all spans).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+
+__all__ = ["IntervalUnion"]
+
+
+class IntervalUnion:
+    """Union of half-open ``[start, end)`` intervals in integer nanoseconds.
+
+    Not thread-safe: the owner serialises access (the session aggregator holds its lock).
+    """
+
+    __slots__ = ("_ends", "_frozen_until", "_frozen_total", "_keep", "_starts")
+
+    def __init__(self, keep: int = 64) -> None:
+        # Disjoint, sorted, non-adjacent intervals that may still merge with new ones.
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        # Everything before `_frozen_until` is final and summed in `_frozen_total`.
+        self._frozen_total = 0
+        self._frozen_until: int | None = None
+        # How many recent intervals to keep even below the watermark, so that a span whose
+        # start was not announced in time (threads racing, replayed spans) still merges exactly.
+        self._keep = keep
+
+    def add(self, start: int, end: int) -> None:
+        """Add ``[start, end)``; empty or inverted intervals are ignored."""
+        if self._frozen_until is not None and start < self._frozen_until:
+            # The part before the frozen boundary can no longer be merged exactly; it is
+            # counted as already covered (never counted twice).
+            start = self._frozen_until
+        if end <= start:
+            return
+        lo = bisect_left(self._ends, start)  # first interval ending at or after `start`
+        hi = bisect_right(self._starts, end)  # first interval starting after `end`
+        if lo < hi:
+            start = min(start, self._starts[lo])
+            end = max(end, self._ends[hi - 1])
+        self._starts[lo:hi] = [start]
+        self._ends[lo:hi] = [end]
+
+    def compact(self, watermark: int | None) -> None:
+        """Freeze intervals that end before ``watermark`` (no open span starts earlier).
+
+        ``None`` means no span is open: everything may be frozen except the ``keep`` most
+        recent intervals.
+        """
+        n = len(self._ends) - self._keep
+        if n <= 0:
+            return
+        if watermark is not None:
+            n = min(n, bisect_right(self._ends, watermark))
+        if n <= 0:
+            return
+        self._frozen_total += sum(e - s for s, e in zip(self._starts[:n], self._ends[:n]))
+        self._frozen_until = self._ends[n - 1]
+        del self._starts[:n]
+        del self._ends[:n]
+
+    @property
+    def total_ns(self) -> int:
+        """Length of the union so far, in nanoseconds."""
+        return self._frozen_total + sum(e - s for s, e in zip(self._starts, self._ends))
+
+    def __len__(self) -> int:
+        """Number of intervals held in memory."""
+        return len(self._starts)

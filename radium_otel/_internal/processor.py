@@ -1,0 +1,473 @@
+"""`SessionSpanProcessor`: turns finished spans into per-session totals.
+
+Spans are classified by their attributes (SPEC "Span → analytics contract"), so spans from
+any GenAI instrumentation count, not only radium's own. The processor owns every open
+`SessionState`; one lock, ``self._lock``, guards ``_sessions``, ``_open``, ``_closed``,
+``_default`` and the states themselves. Nothing does I/O while holding it: records are built
+under the lock and handed to ``on_session_end`` (or returned to the checkpointer) outside it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import StatusCode, get_current_span
+
+from radium_otel._internal import constants as k
+from radium_otel._internal.aggregate import ModelCall, SessionState, ToolCall, process_metadata
+from radium_otel._internal.errors import log_internal_error, warn_once
+from radium_otel._internal.record import SessionRecord
+from radium_otel._internal.store import is_safe_id
+
+__all__ = ["SessionSpanProcessor", "current_session_id", "session_context"]
+
+#: The session opened by `rad.session()` / `AnalyticsService.start_session` in this context.
+session_context: ContextVar[str | None] = ContextVar("radium_session", default=None)
+
+_MODEL, _TOOL = 1, 2
+_MAX_TOKENS = 10**12  # more than any real request; larger values are corrupt
+_CLOSED_REMEMBERED = 4096
+
+# (canonical key, fallbacks) for each token field, in SPEC order of preference.
+_TOKEN_KEYS: dict[str, tuple[str, ...]] = {
+    "input_tokens": (k.GEN_AI_USAGE_INPUT_TOKENS, k.LEGACY_PROMPT_TOKENS, k.OI_PROMPT_TOKENS),
+    "output_tokens": (
+        k.GEN_AI_USAGE_OUTPUT_TOKENS,
+        k.LEGACY_COMPLETION_TOKENS,
+        k.OI_COMPLETION_TOKENS,
+    ),
+    "cache_read_tokens": (
+        k.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+        k.LEGACY_CACHE_READ_INPUT_TOKENS,
+        k.OI_CACHE_READ_TOKENS,
+    ),
+    "cache_creation_tokens": (
+        k.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+        k.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+        k.LEGACY_CACHE_CREATION_INPUT_TOKENS,
+        k.OI_CACHE_WRITE_TOKENS,
+    ),
+    "reasoning_tokens": (k.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, k.OI_REASONING_TOKENS),
+}
+_ALL_TOKEN_KEYS = frozenset(key for keys in _TOKEN_KEYS.values() for key in keys)
+
+
+def current_session_id() -> str | None:
+    """The id of the session the current context belongs to, if radium knows it."""
+    sid = session_context.get()
+    if sid is not None:
+        return sid
+    span = get_current_span()
+    attrs = getattr(span, "attributes", None)
+    value = attrs.get(k.GEN_AI_CONVERSATION_ID) if attrs else None
+    return value if isinstance(value, str) else None
+
+
+@dataclass(slots=True)
+class _Open:
+    """What the processor remembers about a span between its start and its end."""
+
+    state: SessionState
+    parent_id: int | None
+    kind: int  # _MODEL, _TOOL or 0, as far as known at start
+    covered: bool = False  # a model call inside it was counted: it is a wrapper, not a request
+
+
+class SessionSpanProcessor(SpanProcessor):
+    """Aggregates finished spans into sessions and hands finished sessions on.
+
+    ``on_session_end`` receives the final record of each session (outside the lock).
+    ``time_ns`` is the clock used only for sessions opened without a span and for
+    checkpoints; session bounds otherwise come from the spans' own timestamps.
+    """
+
+    def __init__(
+        self,
+        on_session_end: Callable[[SessionRecord], None] | None = None,
+        *,
+        time_ns: Callable[[], int] = time.time_ns,
+        metadata: Callable[[], dict[str, Any]] = process_metadata,
+    ) -> None:
+        self._on_session_end = on_session_end
+        self._time_ns = time_ns
+        self._metadata = metadata
+        self._lock = threading.Lock()
+        self._sessions: dict[str, SessionState] = {}
+        self._open: dict[int, _Open] = {}
+        self._closed: OrderedDict[str, None] = OrderedDict()
+        self._default: SessionState | None = None
+        self.late_spans = 0
+        self._shut_down = False
+
+    # --- sessions opened without a span (AnalyticsService) ---------------------------------
+    def open_session(
+        self,
+        session_id: str | None = None,
+        *,
+        agent: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        start_ns: int | None = None,
+    ) -> str:
+        """Open an explicit session and return its id."""
+        sid = session_id or str(uuid.uuid4())
+        with self._lock:
+            state = self._new_state(sid, start_ns=start_ns or self._time_ns(), explicit=True)
+            _describe(state, agent, tags)
+        return sid
+
+    def end_session(
+        self, session_id: str, *, status: str | None = None, end_ns: int | None = None
+    ) -> SessionRecord | None:
+        """Close a session now; returns its final record, None if it is not open."""
+        with self._lock:
+            state = self._sessions.get(session_id)
+            if state is None:
+                return None
+            if end_ns is not None:
+                state.end_ns = end_ns
+            elif state.explicit and state.end_ns is None:
+                state.end_ns = self._time_ns()
+            record = self._close(state, status or "completed")
+        self._publish(record)
+        return record
+
+    def snapshot_active(self) -> list[SessionRecord]:
+        """Records of every open session as they stand now (for checkpoints)."""
+        now = self._time_ns()
+        with self._lock:
+            return [s.to_record("active", now) for s in self._sessions.values()]
+
+    def session_ids(self) -> list[str]:
+        """Ids of the open sessions."""
+        with self._lock:
+            return list(self._sessions)
+
+    # --- SpanProcessor -------------------------------------------------------------------
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Resolve the span's session and stamp ``gen_ai.conversation.id`` on it."""
+        try:
+            self._on_start(span, parent_context)
+        except Exception as exc:
+            log_internal_error("SessionSpanProcessor.on_start", exc)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Add a finished span to its session; publish the session if the span closed it."""
+        try:
+            record = self._on_end(span)
+        except Exception as exc:
+            log_internal_error("SessionSpanProcessor.on_end", exc)
+            return
+        if record is not None:
+            self._publish(record)
+
+    def shutdown(self) -> None:
+        """Close every open session: implicit ones complete, explicit ones are interrupted."""
+        with self._lock:
+            self._shut_down = True
+            records = [
+                self._close(s, "interrupted" if s.explicit and s.end_ns is None else "completed")
+                for s in list(self._sessions.values())
+            ]
+            self._open.clear()
+        for record in records:
+            self._publish(record)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Nothing is buffered: finished sessions are published as they end."""
+        return True
+
+    # --- internals -----------------------------------------------------------------------
+    def _on_start(self, span: Span, parent_context: Context | None) -> None:
+        ctx = span.get_span_context()
+        if ctx is None:
+            return
+        attrs = span.attributes or {}
+        op = attrs.get(k.GEN_AI_OPERATION_NAME)
+        conv = attrs.get(k.GEN_AI_CONVERSATION_ID)
+        parent = span.parent
+        parent_id = parent.span_id if parent is not None else None
+        start_ns = span.start_time or self._time_ns()
+        with self._lock:
+            if self._shut_down:
+                return
+            parent_open = self._open.get(parent_id) if parent_id is not None else None
+            state = self._state_for(attrs, op, conv, parent_open, start_ns, ctx.span_id)
+            if state is None:
+                return
+            kind = _kind(attrs, op)
+            self._open[ctx.span_id] = _Open(state, parent_id, kind)
+            if kind:
+                state.open_starts[ctx.span_id] = start_ns
+        if not isinstance(conv, str) or not conv:
+            span.set_attribute(k.GEN_AI_CONVERSATION_ID, state.id)
+
+    def _state_for(
+        self,
+        attrs: Mapping[str, Any],
+        op: object,
+        conv: object,
+        parent_open: _Open | None,
+        start_ns: int,
+        span_id: int,
+    ) -> SessionState | None:
+        """The session a starting span belongs to, opening one when the span starts it."""
+        if isinstance(conv, str) and conv:
+            sid = _session_id(conv)
+            if sid in self._closed:
+                self.late_spans += 1
+                return None
+            state = self._sessions.get(sid)
+            root = bool(attrs.get(k.RADIUM_SESSION_ROOT))
+            if state is None:
+                state = self._new_state(sid, start_ns=start_ns if root else None, explicit=root)
+                if sid != conv:
+                    state.metadata["conversation_id"] = conv
+            if (root or op == k.OP_INVOKE_AGENT) and state.root_span_id is None:
+                if parent_open is None or parent_open.state is not state:
+                    state.root_span_id = span_id
+                    _describe(state, attrs.get(k.GEN_AI_AGENT_NAME), None)
+            if root:
+                state.explicit = True
+                state.start_ns = start_ns
+                _describe(state, None, _tags(attrs))
+            return state
+        if parent_open is not None:
+            return parent_open.state
+        sid = session_context.get()
+        if sid is not None:
+            state = self._sessions.get(sid)
+            if state is not None:
+                return state
+            if sid in self._closed:
+                self.late_spans += 1
+                return None
+        if op == k.OP_INVOKE_AGENT:
+            # A top-level agent run from another instrumentation opens its own session.
+            state = self._new_state(str(uuid.uuid4()), start_ns=None, explicit=False)
+            state.root_span_id = span_id
+            _describe(state, attrs.get(k.GEN_AI_AGENT_NAME), None)
+            return state
+        if self._default is None or self._default.id not in self._sessions:
+            self._default = self._new_state(str(uuid.uuid4()), start_ns=None, explicit=False)
+        return self._default
+
+    def _new_state(self, sid: str, *, start_ns: int | None, explicit: bool) -> SessionState:
+        state = SessionState(sid, start_ns=start_ns, explicit=explicit, metadata=self._metadata())
+        self._sessions[sid] = state
+        return state
+
+    def _on_end(self, span: ReadableSpan) -> SessionRecord | None:
+        ctx = span.get_span_context()
+        if ctx is None:
+            return None
+        start_ns = span.start_time or 0
+        end_ns = span.end_time or start_ns
+        attrs = span.attributes or {}
+        with self._lock:
+            entry = self._open.pop(ctx.span_id, None)
+            if entry is None:
+                return None  # started before this processor, or its session is closed
+            state = entry.state
+            state.open_starts.pop(ctx.span_id, None)
+            state.saw_span(start_ns, end_ns)
+            op = attrs.get(k.GEN_AI_OPERATION_NAME)
+            kind = _kind(attrs, op) or (_MODEL if _has_usage(attrs) else 0)
+            if kind == _MODEL and not entry.covered:
+                self._count_model_call(state, entry, span, attrs, start_ns, end_ns)
+            elif kind == _TOOL:
+                self._count_tool_call(state, span, attrs, start_ns, end_ns)
+            else:
+                self._count_decision(state, attrs)
+            state.compact()
+            if state.root_span_id == ctx.span_id:
+                state.end_ns = end_ns
+                failed = span.status.status_code is StatusCode.ERROR
+                return self._close(state, "failed" if failed else "completed")
+        return None
+
+    def _count_model_call(
+        self,
+        state: SessionState,
+        entry: _Open,
+        span: ReadableSpan,
+        attrs: Mapping[str, Any],
+        start_ns: int,
+        end_ns: int,
+    ) -> None:
+        tokens = {field: self._tokens(state, attrs, keys) for field, keys in _TOKEN_KEYS.items()}
+        cache = tokens["cache_read_tokens"] + tokens["cache_creation_tokens"]
+        if tokens["input_tokens"] < cache:
+            # Input reported without the cache (Anthropic's own convention): SPEC input
+            # includes cache reads and writes.
+            tokens["input_tokens"] += cache
+        if tokens["output_tokens"] < tokens["reasoning_tokens"]:
+            tokens["output_tokens"] += tokens["reasoning_tokens"]
+        model = (
+            _str(attrs.get(k.GEN_AI_RESPONSE_MODEL))
+            or _str(attrs.get(k.GEN_AI_REQUEST_MODEL))
+            or _str(attrs.get(k.OI_MODEL_NAME))
+            or "unknown"
+        )
+        provider = (
+            _str(attrs.get(k.GEN_AI_PROVIDER_NAME))
+            or _str(attrs.get(k.GEN_AI_SYSTEM))
+            or _str(attrs.get(k.OI_PROVIDER))
+        )
+        state.add_model_call(
+            ModelCall(
+                model=model,
+                provider=provider,
+                start_ns=start_ns,
+                end_ns=end_ns,
+                error=span.status.status_code is StatusCode.ERROR,
+                **tokens,
+            )
+        )
+        # Wrappers of this request (a decorated function around an instrumented client)
+        # must not count it again.
+        parent_id = entry.parent_id
+        while parent_id is not None:
+            parent = self._open.get(parent_id)
+            if parent is None or parent.state is not state:
+                break
+            parent.covered = True
+            parent_id = parent.parent_id
+
+    def _count_tool_call(
+        self,
+        state: SessionState,
+        span: ReadableSpan,
+        attrs: Mapping[str, Any],
+        start_ns: int,
+        end_ns: int,
+    ) -> None:
+        name = (
+            _str(attrs.get(k.GEN_AI_TOOL_NAME)) or _str(attrs.get(k.OI_TOOL_NAME)) or span.name
+        )
+        decision = self._count_decision(state, attrs)
+        if decision == "reject":
+            return  # a rejected call never ran: it is a decision, not a tool call
+        failed = (
+            span.status.status_code is StatusCode.ERROR
+            or attrs.get(k.RADIUM_TOOL_OUTCOME) == "failure"
+        )
+        state.add_tool_call(
+            ToolCall(name, start_ns, end_ns, _error_type(span, attrs) if failed else None)
+        )
+
+    def _count_decision(self, state: SessionState, attrs: Mapping[str, Any]) -> str | None:
+        decision = attrs.get(k.RADIUM_TOOL_DECISION)
+        if decision is None:
+            return None
+        if decision not in k.DECISIONS:
+            state.dropped_attributes += 1
+            warn_once(f"decision:{decision!r}", "ignoring unknown tool decision %r", decision)
+            return None
+        state.add_decision(str(decision))
+        return str(decision)
+
+    def _tokens(self, state: SessionState, attrs: Mapping[str, Any], keys: tuple[str, ...]) -> int:
+        for key in keys:
+            value = attrs.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return self._drop(state, key, value)
+            if isinstance(value, float):
+                if not math.isfinite(value) or value != int(value):
+                    return self._drop(state, key, value)
+                value = int(value)
+            if value < 0 or value > _MAX_TOKENS:
+                return self._drop(state, key, value)
+            return value
+        return 0
+
+    def _drop(self, state: SessionState, key: str, value: object) -> int:
+        state.dropped_attributes += 1
+        warn_once(f"drop:{key}", "ignoring bad token count %s=%r (not summed)", key, value)
+        return 0
+
+    def _close(self, state: SessionState, status: str) -> SessionRecord:
+        """Remove ``state`` from the open sessions and return its final record (lock held)."""
+        self._sessions.pop(state.id, None)
+        self._closed[state.id] = None
+        if len(self._closed) > _CLOSED_REMEMBERED:
+            self._closed.popitem(last=False)
+        if self._default is state:
+            self._default = None
+        return state.to_record(status, self._time_ns())
+
+    def _publish(self, record: SessionRecord) -> None:
+        if self._on_session_end is None:
+            return
+        try:
+            self._on_session_end(record)
+        except Exception as exc:
+            log_internal_error("session end", exc)
+
+
+def _kind(attrs: Mapping[str, Any], op: object) -> int:
+    if op in k.MODEL_OPERATIONS:
+        return _MODEL
+    if op == k.OP_EXECUTE_TOOL:
+        return _TOOL
+    if op is None:
+        oi = attrs.get(k.OPENINFERENCE_SPAN_KIND)
+        if oi == "LLM":
+            return _MODEL
+        if oi == "TOOL":
+            return _TOOL
+    return 0
+
+
+def _has_usage(attrs: Mapping[str, Any]) -> bool:
+    return any(key in _ALL_TOKEN_KEYS for key in attrs)
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _error_type(span: ReadableSpan, attrs: Mapping[str, Any]) -> str:
+    error_type = _str(attrs.get(k.ERROR_TYPE))
+    if error_type:
+        return error_type
+    for event in span.events:
+        if event.name == "exception" and event.attributes:
+            exc_type = _str(event.attributes.get("exception.type"))
+            if exc_type:
+                return exc_type.rsplit(".", 1)[-1]
+    return "_OTHER"
+
+
+def _session_id(conversation_id: str) -> str:
+    """The store id for a conversation id: itself when it is a safe file name."""
+    if is_safe_id(conversation_id):
+        return conversation_id
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "gen_ai.conversation.id:" + conversation_id))
+
+
+def _tags(attrs: Mapping[str, Any]) -> dict[str, str]:
+    n = len(k.RADIUM_SESSION_TAG_PREFIX)
+    return {
+        key[n:]: str(value)
+        for key, value in attrs.items()
+        if key.startswith(k.RADIUM_SESSION_TAG_PREFIX)
+    }
+
+
+def _describe(state: SessionState, agent: object, tags: Mapping[str, str] | None) -> None:
+    if isinstance(agent, str) and agent:
+        state.metadata["agent"] = agent
+    if tags:
+        state.metadata.setdefault("tags", {}).update(tags)

@@ -1,0 +1,331 @@
+"""The session record: what one session measured, as stored in ``<id>.json``.
+
+Records are plain frozen dataclasses; ``to_json``/``from_json`` are the only place that knows
+the JSON layout (SPEC "Session record"), so the store, the CLI and ``--json`` share one shape.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CacheStats",
+    "ModelUsage",
+    "RecordError",
+    "SessionRecord",
+    "ToolStats",
+    "format_time",
+    "parse_time",
+]
+
+SCHEMA_VERSION = 1
+STATUSES = ("active", "completed", "failed", "interrupted")
+
+
+class RecordError(ValueError):
+    """A session file that cannot be read as a session record."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStats:
+    """Executed calls of one tool."""
+
+    calls: int = 0
+    successes: int = 0
+    failures: int = 0
+    duration_s: float = 0.0
+    error_types: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUsage:
+    """Requests made to one model of one provider."""
+
+    model: str
+    provider: str | None = None
+    requests: int = 0
+    errors: int = 0
+    input_tokens: int = 0  # includes cache reads and cache writes
+    output_tokens: int = 0  # includes reasoning
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    reasoning_tokens: int = 0
+    latency_s: float = 0.0  # sum of request durations
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """Prompt-cache effectiveness over the whole session."""
+
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    hit_rate: float = 0.0  # cache_read / input tokens
+    savings_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One session, as measured (SPEC "Session record")."""
+
+    id: str
+    status: str
+    start_time: datetime
+    end_time: datetime | None = None
+    updated_time: datetime | None = None  # last checkpoint; tells a stale active file
+    metadata: dict[str, Any] = field(default_factory=dict)
+    wall_time_s: float = 0.0
+    agent_active_time_s: float = 0.0
+    api_time_s: float = 0.0
+    tool_time_s: float = 0.0
+    tool_calls: int = 0
+    tool_successes: int = 0
+    tool_failures: int = 0
+    tools: dict[str, ToolStats] = field(default_factory=dict)
+    decisions: dict[str, int] = field(default_factory=dict)
+    code_changes: dict[str, Any] | None = None
+    model_usage: list[ModelUsage] = field(default_factory=list)
+    cache_stats: CacheStats = field(default_factory=CacheStats)
+    cost_usd: float | None = None
+    diagnostics: dict[str, int] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def input_tokens(self) -> int:
+        """Input tokens over all models."""
+        return sum(m.input_tokens for m in self.model_usage)
+
+    @property
+    def output_tokens(self) -> int:
+        """Output tokens over all models."""
+        return sum(m.output_tokens for m in self.model_usage)
+
+    @property
+    def requests(self) -> int:
+        """Model requests over all models."""
+        return sum(m.requests for m in self.model_usage)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored JSON object."""
+        return {
+            "schema_version": self.schema_version,
+            "id": self.id,
+            "status": self.status,
+            "start_time": format_time(self.start_time),
+            "end_time": format_time(self.end_time) if self.end_time else None,
+            "updated_time": format_time(self.updated_time) if self.updated_time else None,
+            "metadata": self.metadata,
+            "wall_time_s": self.wall_time_s,
+            "agent_active_time_s": self.agent_active_time_s,
+            "api_time_s": self.api_time_s,
+            "tool_time_s": self.tool_time_s,
+            "tool_calls": self.tool_calls,
+            "tool_successes": self.tool_successes,
+            "tool_failures": self.tool_failures,
+            "tools": {
+                name: {
+                    "calls": t.calls,
+                    "successes": t.successes,
+                    "failures": t.failures,
+                    "duration_s": t.duration_s,
+                    "error_types": dict(t.error_types),
+                }
+                for name, t in self.tools.items()
+            },
+            "decisions": dict(self.decisions),
+            "code_changes": self.code_changes,
+            "model_usage": [
+                {
+                    "model": m.model,
+                    "provider": m.provider,
+                    "requests": m.requests,
+                    "errors": m.errors,
+                    "input_tokens": m.input_tokens,
+                    "output_tokens": m.output_tokens,
+                    "cache_read_tokens": m.cache_read_tokens,
+                    "cache_creation_tokens": m.cache_creation_tokens,
+                    "reasoning_tokens": m.reasoning_tokens,
+                    "latency_s": m.latency_s,
+                    "cost_usd": m.cost_usd,
+                }
+                for m in self.model_usage
+            ],
+            "cache_stats": {
+                "cache_read_tokens": self.cache_stats.cache_read_tokens,
+                "cache_creation_tokens": self.cache_stats.cache_creation_tokens,
+                "hit_rate": self.cache_stats.hit_rate,
+                "savings_usd": self.cache_stats.savings_usd,
+            },
+            "cost_usd": self.cost_usd,
+            "diagnostics": dict(self.diagnostics),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> SessionRecord:
+        """Read a stored object; unknown fields are ignored, missing optional ones defaulted.
+
+        Raises `RecordError` when the object is not a usable session record.
+        """
+        if not isinstance(data, dict):
+            raise RecordError("not a JSON object")
+        version = data.get("schema_version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise RecordError("missing schema_version")
+        if version > SCHEMA_VERSION:
+            raise RecordError(
+                f"schema_version {version} is newer than this radium-otel understands "
+                f"({SCHEMA_VERSION}); upgrade radium-otel"
+            )
+        r = _Reader(data)
+        status = r.str("status")
+        if status not in STATUSES:
+            raise RecordError(f"unknown status {status!r}")
+        tools = {
+            str(name): ToolStats(
+                calls=t.int("calls"),
+                successes=t.int("successes"),
+                failures=t.int("failures"),
+                duration_s=t.float("duration_s"),
+                error_types={str(k): _int(v) for k, v in t.dict("error_types").items()},
+            )
+            for name, t in r.sub_dict("tools").items()
+        }
+        models = [
+            ModelUsage(
+                model=m.str("model"),
+                provider=m.opt_str("provider"),
+                requests=m.int("requests"),
+                errors=m.int("errors"),
+                input_tokens=m.int("input_tokens"),
+                output_tokens=m.int("output_tokens"),
+                cache_read_tokens=m.int("cache_read_tokens"),
+                cache_creation_tokens=m.int("cache_creation_tokens"),
+                reasoning_tokens=m.int("reasoning_tokens"),
+                latency_s=m.float("latency_s"),
+                cost_usd=m.opt_float("cost_usd"),
+            )
+            for m in r.sub_list("model_usage")
+        ]
+        cache = r.sub("cache_stats")
+        code = data.get("code_changes")
+        end = r.opt_str("end_time")
+        updated = r.opt_str("updated_time")
+        return cls(
+            schema_version=SCHEMA_VERSION,
+            id=r.str("id"),
+            status=status,
+            start_time=parse_time(r.str("start_time")),
+            end_time=parse_time(end) if end else None,
+            updated_time=parse_time(updated) if updated else None,
+            metadata=r.dict("metadata"),
+            wall_time_s=r.float("wall_time_s"),
+            agent_active_time_s=r.float("agent_active_time_s"),
+            api_time_s=r.float("api_time_s"),
+            tool_time_s=r.float("tool_time_s"),
+            tool_calls=r.int("tool_calls"),
+            tool_successes=r.int("tool_successes"),
+            tool_failures=r.int("tool_failures"),
+            tools=tools,
+            decisions={str(k): _int(v) for k, v in r.dict("decisions").items()},
+            code_changes=code if isinstance(code, dict) else None,
+            model_usage=models,
+            cache_stats=CacheStats(
+                cache_read_tokens=cache.int("cache_read_tokens"),
+                cache_creation_tokens=cache.int("cache_creation_tokens"),
+                hit_rate=cache.float("hit_rate"),
+                savings_usd=cache.opt_float("savings_usd"),
+            ),
+            cost_usd=r.opt_float("cost_usd"),
+            diagnostics={str(k): _int(v) for k, v in r.dict("diagnostics").items()},
+        )
+
+
+def format_time(t: datetime) -> str:
+    """ISO 8601 in UTC with microseconds and a ``Z``."""
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Inverse of `format_time`; also accepts any ISO 8601 form with an offset."""
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise RecordError(f"bad timestamp {text!r}") from exc
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RecordError(f"expected a non-negative integer, got {value!r}")
+    return value
+
+
+class _Reader:
+    """Typed access to one JSON object, raising `RecordError` with the field name."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def str(self, key: str) -> str:
+        value = self._data.get(key)
+        if not isinstance(value, str) or not value:
+            raise RecordError(f"field {key!r} must be a non-empty string")
+        return value
+
+    def opt_str(self, key: str) -> str | None:
+        value = self._data.get(key)
+        return value if isinstance(value, str) and value else None
+
+    def int(self, key: str) -> int:
+        value = self._data.get(key, 0)
+        try:
+            return _int(value)
+        except RecordError as exc:
+            raise RecordError(f"field {key!r}: {exc}") from None
+
+    def float(self, key: str) -> float:
+        value = self.opt_float(key)
+        return 0.0 if value is None else value
+
+    def opt_float(self, key: str) -> float | None:
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RecordError(f"field {key!r} must be a number")
+        if not math.isfinite(value) or value < 0:
+            raise RecordError(f"field {key!r} must be finite and non-negative")
+        return float(value)
+
+    def dict(self, key: str) -> dict[str, Any]:
+        value = self._data.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise RecordError(f"field {key!r} must be an object")
+        return value
+
+    def sub(self, key: str) -> _Reader:
+        return _Reader(self.dict(key))
+
+    def sub_dict(self, key: str) -> dict[str, _Reader]:
+        out = {}
+        for name, value in self.dict(key).items():
+            if not isinstance(value, dict):
+                raise RecordError(f"field {key}.{name} must be an object")
+            out[name] = _Reader(value)
+        return out
+
+    def sub_list(self, key: str) -> list[_Reader]:
+        value = self._data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise RecordError(f"field {key!r} must be a list of objects")
+        return [_Reader(v) for v in value]

@@ -1,0 +1,117 @@
+"""Human formatting of session records: durations, numbers, the UX-1 session summary.
+
+Plain text with the layout of the seed's UX-1; the CLI adds colour on top. Everything shown
+here is computed from the record, so ``rad stats session`` and the end-of-session summary
+always agree with ``--json``.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from radium_otel._internal.record import SessionRecord
+
+__all__ = [
+    "format_count",
+    "format_duration",
+    "format_percent",
+    "render_summary",
+    "split_percent",
+    "summary_text",
+]
+
+LABEL_WIDTH = 28
+
+
+def format_duration(seconds: float) -> str:
+    """``4h 9m 54s``, ``3m 5s``, ``12.3s``, ``250ms``."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m {secs}s"
+    return f"{minutes}m {secs}s"
+
+
+def format_count(n: int) -> str:
+    """An integer with thousands separators."""
+    return f"{n:,}"
+
+
+def format_percent(part: float, whole: float) -> str:
+    """``part/whole`` as ``92.6%``."""
+    return f"{100 * part / whole:.1f}%" if whole else "n/a"
+
+
+def split_percent(a: float, b: float) -> tuple[float, float]:
+    """Shares of ``a`` and ``b`` in ``a + b``, rounded to 0.1 and adding up to exactly 100.0."""
+    total = a + b
+    if total <= 0:
+        return 0.0, 0.0
+    first = round(1000 * a / total)
+    return first / 10, (1000 - first) / 10
+
+
+def summary_text(record: SessionRecord) -> Text:
+    """The UX-1 summary as rich `Text` (section titles bold)."""
+    text = Text()
+
+    def title(name: str) -> None:
+        text.append(name + "\n", style="bold")
+
+    def line(label: str, value: str, style: str = "") -> None:
+        text.append(f"{label + ':':<{LABEL_WIDTH}}")
+        text.append(value + "\n", style=style)
+
+    title("Interaction Summary")
+    line("Session ID", record.id)
+    if record.status != "completed":
+        line("Status", record.status, "yellow" if record.status != "failed" else "red")
+    agent = record.metadata.get("agent")
+    if agent:
+        line("Agent", str(agent))
+    line(
+        "Tool Calls",
+        f"{format_count(record.tool_calls)} ( ✓ {format_count(record.tool_successes)} "
+        f"x {format_count(record.tool_failures)} )",
+    )
+    line("Success Rate", format_percent(record.tool_successes, record.tool_calls))
+    reviewed = sum(record.decisions.values())
+    if reviewed:
+        agreed = record.decisions.get("accept", 0) + record.decisions.get("auto_accept", 0)
+        line("User Agreement", f"{format_percent(agreed, reviewed)} ({reviewed} reviewed)")
+    changes = record.code_changes
+    if changes is not None and "lines_added" in changes:
+        line("Code Changes", f"+{changes['lines_added']} -{changes.get('lines_removed', 0)}")
+    if record.model_usage:
+        errors = sum(m.errors for m in record.model_usage)
+        requests = format_count(record.requests)
+        line("Model Requests", requests + (f" ({format_count(errors)} failed)" if errors else ""))
+        cache = record.cache_stats.cache_read_tokens
+        line(
+            "Tokens",
+            f"{format_count(record.input_tokens)} in"
+            + (f" ({format_count(cache)} cached)" if cache else "")
+            + f" · {format_count(record.output_tokens)} out",
+        )
+    if record.cost_usd is not None:
+        line("Cost", f"${record.cost_usd:,.2f}")
+
+    text.append("\n")
+    title("Performance")
+    line("Wall Time", format_duration(record.wall_time_s))
+    line("Agent Active", format_duration(record.agent_active_time_s))
+    api_pct, tool_pct = split_percent(record.api_time_s, record.tool_time_s)
+    line("  » API Time", f"{format_duration(record.api_time_s)} ({api_pct:.1f}%)")
+    line("  » Tool Time", f"{format_duration(record.tool_time_s)} ({tool_pct:.1f}%)")
+    text.rstrip()
+    return text
+
+
+def render_summary(record: SessionRecord) -> str:
+    """The UX-1 summary as plain text."""
+    return summary_text(record).plain

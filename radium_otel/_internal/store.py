@@ -1,0 +1,215 @@
+"""The local session store: one JSON file per session, written atomically.
+
+Files are written to a temporary name in the same folder, fsynced and renamed over the
+target, so a reader (or a process killed mid-write) never sees half a file. Files are 0600
+and folders 0700 whatever the umask. Ids are checked against a strict pattern before they
+touch the file system, and the store never follows a symlink out of its folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from radium_otel._internal.record import RecordError, SessionRecord
+
+__all__ = ["LookupFailed", "SessionStore", "StoredSession", "is_safe_id"]
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+MIN_PREFIX = 4
+_TMP_PREFIX = ".tmp-"
+# An active record whose last checkpoint is older than this is stale even if its pid lives
+# (pid reuse, or a record copied from another host).
+STALE_AFTER_S = 120.0
+
+
+class LookupFailed(LookupError):
+    """A session id or prefix that does not name exactly one stored session."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """A record read from disk, with the file it came from."""
+
+    path: Path
+    record: SessionRecord
+
+
+def is_safe_id(session_id: str) -> bool:
+    """True when ``session_id`` can name a file in the sessions folder."""
+    return _SAFE_ID.fullmatch(session_id) is not None
+
+
+class SessionStore:
+    """Reads and writes the session files of one workspace."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    # --- writing -------------------------------------------------------------------------
+    def write(self, record: SessionRecord) -> Path:
+        """Atomically write ``record``; raises `OSError` when the disk refuses."""
+        if not is_safe_id(record.id):
+            raise ValueError(f"unsafe session id {record.id!r}")
+        self._ensure_folder()
+        target = self.folder / f"{record.id}.json"
+        if target.is_symlink():
+            raise OSError(errno.ELOOP, f"refusing to write through a symlink: {target}")
+        data = json.dumps(record.to_json(), indent=2, ensure_ascii=False).encode() + b"\n"
+        tmp = self.folder / f"{_TMP_PREFIX}{record.id}.{os.getpid()}.{time.monotonic_ns()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        os.close(fd)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        self._fsync_folder()
+        return target
+
+    def _ensure_folder(self) -> None:
+        for folder in (self.folder.parent.parent, self.folder.parent, self.folder):
+            try:
+                folder.mkdir(mode=0o700)
+            except FileExistsError:
+                pass
+            else:
+                os.chmod(folder, 0o700)
+        if self.folder.is_symlink():
+            raise OSError(errno.ELOOP, f"sessions folder is a symlink: {self.folder}")
+
+    def _fsync_folder(self) -> None:
+        with contextlib.suppress(OSError):
+            fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    # --- reading -------------------------------------------------------------------------
+    def paths(self) -> list[Path]:
+        """Session files in the folder (regular files only, no temp files, no symlinks)."""
+        try:
+            entries = list(os.scandir(self.folder))
+        except FileNotFoundError:
+            return []
+        return sorted(
+            Path(e.path)
+            for e in entries
+            if e.name.endswith(".json")
+            and not e.name.startswith(".")
+            and e.is_file(follow_symlinks=False)
+        )
+
+    def read(self, path: Path, now: float | None = None) -> SessionRecord:
+        """Read one file; a stale ``active`` record reads as ``interrupted``.
+
+        Raises `RecordError` for files that are not session records and `OSError` for
+        files that cannot be read.
+        """
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as f:
+            raw = f.read()
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RecordError(f"not valid JSON ({exc})") from None
+        record = SessionRecord.from_json(data)
+        if record.status == "active" and _is_stale(record, time.time() if now is None else now):
+            record = replace(record, status="interrupted")
+        return record
+
+    def load_all(self) -> tuple[list[StoredSession], list[str]]:
+        """Every readable session, oldest first, and one warning per unreadable file."""
+        sessions: list[StoredSession] = []
+        warnings: list[str] = []
+        now = time.time()
+        for path in self.paths():
+            try:
+                sessions.append(StoredSession(path, self.read(path, now)))
+            except (RecordError, OSError) as exc:
+                warnings.append(f"skipped {path.name}: {exc}")
+        sessions.sort(key=lambda s: (s.record.start_time, s.record.id))
+        return sessions, warnings
+
+    def resolve(self, id_or_prefix: str) -> Path:
+        """The file of the session named by a full id or a unique prefix of >= 4 characters."""
+        if not is_safe_id(id_or_prefix):
+            raise LookupFailed(f"invalid session id {id_or_prefix!r}")
+        exact = self.folder / f"{id_or_prefix}.json"
+        if exact.is_file() and not exact.is_symlink():
+            return exact
+        if len(id_or_prefix) < MIN_PREFIX:
+            raise LookupFailed(
+                f"no session {id_or_prefix!r} (a prefix needs at least {MIN_PREFIX} characters)"
+            )
+        matches = [p for p in self.paths() if p.name.startswith(id_or_prefix)]
+        if not matches:
+            raise LookupFailed(f"no session matches {id_or_prefix!r}")
+        if len(matches) > 1:
+            raise LookupFailed(
+                f"session prefix {id_or_prefix!r} is ambiguous ({len(matches)} sessions match)"
+            )
+        return matches[0]
+
+    def cleanup_temp_files(self, older_than_s: float = 60.0) -> int:
+        """Remove temp files left by killed writers; returns how many were removed."""
+        removed = 0
+        cutoff = time.time() - older_than_s
+        try:
+            entries = list(os.scandir(self.folder))
+        except FileNotFoundError:
+            return 0
+        for e in entries:
+            if e.name.startswith(_TMP_PREFIX) and e.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    if e.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(e.path)
+                        removed += 1
+        return removed
+
+
+def _is_stale(record: SessionRecord, now: float) -> bool:
+    meta = record.metadata
+    pid, host = meta.get("pid"), meta.get("host")
+    if isinstance(pid, int) and host == socket.gethostname() and not _pid_alive(pid):
+        return True
+    updated = record.updated_time or record.start_time
+    return now - updated.timestamp() > STALE_AFTER_S
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)

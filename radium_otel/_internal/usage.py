@@ -1,0 +1,313 @@
+"""Token usage read from model responses, normalised to OpenTelemetry GenAI semantics.
+
+``input_tokens`` includes cache reads and cache writes (``cache_read_tokens`` and
+``cache_creation_tokens`` are parts of it); ``output_tokens`` includes ``reasoning_tokens``.
+
+Supported: OpenAI Chat Completions and Responses, Anthropic Messages and Google GenAI
+``generate_content``, complete or streamed, as SDK objects or as plain dicts of the same shape.
+Responses are recognised by their shape, never by their type, so this module imports none of
+the SDKs: it runs in user processes, where they may be absent and are slow to import.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_logger = logging.getLogger(__name__)
+
+_MAX_TOKENS = 1_000_000_000
+"""A count above this, for one response, is garbage: it is dropped rather than summed."""
+
+_Path = tuple[str, ...]
+"""Where a raw provider count sits inside a usage object, e.g. ``("prompt_tokens_details",
+"cached_tokens")``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one model response, in OpenTelemetry GenAI semantics.
+
+    ``input_tokens`` includes ``cache_read_tokens`` and ``cache_creation_tokens``;
+    ``output_tokens`` includes ``reasoning_tokens``. ``None`` means "not reported".
+    """
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_creation_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    response_model: str | None = None
+    """The model named by the response, if any."""
+
+    def is_empty(self) -> bool:
+        """True when every token count is ``None``."""
+        return all(
+            count is None
+            for count in (
+                self.input_tokens,
+                self.output_tokens,
+                self.cache_read_tokens,
+                self.cache_creation_tokens,
+                self.reasoning_tokens,
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """How one API reports usage: where it is, and which raw counts make up each normal one.
+
+    A normalised count is the sum of the raw counts listed for it that are present (``None``
+    when none is), which is how Anthropic's input, reported without the cache, gains its cache
+    reads and writes, and Gemini's output gains its thoughts.
+    """
+
+    usage_key: str
+    model_key: str
+    input: tuple[_Path, ...]
+    output: tuple[_Path, ...]
+    cache_read: tuple[_Path, ...]
+    cache_creation: tuple[_Path, ...]
+    reasoning: tuple[_Path, ...]
+
+    def paths(self) -> tuple[_Path, ...]:
+        """Every raw count this shape reads, once each."""
+        every = self.input + self.output + self.cache_read + self.cache_creation + self.reasoning
+        return tuple(dict.fromkeys(every))
+
+    def normalise(self, raw: Mapping[_Path, int], model: str | None) -> Usage | None:
+        """Turn raw counts into a `Usage`; ``None`` when there is no count at all."""
+
+        def total(paths: tuple[_Path, ...]) -> int | None:
+            present = [raw[path] for path in paths if path in raw]
+            return sum(present) if present else None
+
+        usage = Usage(
+            input_tokens=total(self.input),
+            output_tokens=total(self.output),
+            cache_read_tokens=total(self.cache_read),
+            cache_creation_tokens=total(self.cache_creation),
+            reasoning_tokens=total(self.reasoning),
+            response_model=model,
+        )
+        return None if usage.is_empty() else usage
+
+
+_OPENAI_CHAT = _Shape(
+    usage_key="usage",
+    model_key="model",
+    input=(("prompt_tokens",),),
+    output=(("completion_tokens",),),
+    cache_read=(("prompt_tokens_details", "cached_tokens"),),
+    cache_creation=(("prompt_tokens_details", "cache_write_tokens"),),
+    reasoning=(("completion_tokens_details", "reasoning_tokens"),),
+)
+_OPENAI_RESPONSES = _Shape(
+    usage_key="usage",
+    model_key="model",
+    input=(("input_tokens",),),
+    output=(("output_tokens",),),
+    cache_read=(("input_tokens_details", "cached_tokens"),),
+    cache_creation=(("input_tokens_details", "cache_write_tokens"),),
+    reasoning=(("output_tokens_details", "reasoning_tokens"),),
+)
+_ANTHROPIC = _Shape(
+    usage_key="usage",
+    model_key="model",
+    input=(("input_tokens",), ("cache_read_input_tokens",), ("cache_creation_input_tokens",)),
+    output=(("output_tokens",),),
+    cache_read=(("cache_read_input_tokens",),),
+    cache_creation=(("cache_creation_input_tokens",),),
+    reasoning=(("output_tokens_details", "thinking_tokens"),),
+)
+_GEMINI = _Shape(
+    usage_key="usage_metadata",
+    model_key="model_version",
+    input=(("prompt_token_count",), ("tool_use_prompt_token_count",)),
+    output=(("candidates_token_count",), ("thoughts_token_count",)),
+    cache_read=(("cached_content_token_count",),),
+    cache_creation=(),
+    reasoning=(("thoughts_token_count",),),
+)
+_NORMALISED = _Shape(
+    usage_key="usage",
+    model_key="model",
+    input=(("input_tokens",),),
+    output=(("output_tokens",),),
+    cache_read=(("cache_read_tokens",),),
+    cache_creation=(("cache_creation_tokens",),),
+    reasoning=(("reasoning_tokens",),),
+)
+"""A usage with ``input_tokens``/``output_tokens`` and nothing that names its API."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """The raw counts one response, chunk or event reports, before normalisation."""
+
+    shape: _Shape
+    raw: dict[_Path, int]
+    model: str | None
+
+
+def usage_from_response(obj: object) -> Usage | None:
+    """Usage of one complete response object or dict; ``None`` when it carries none.
+
+    Also accepts a bare usage object or dict. Never raises.
+    """
+    reading = _read(obj)
+    return None if reading is None else reading.shape.normalise(reading.raw, reading.model)
+
+
+class StreamUsage:
+    """Accumulates usage over the chunks or events of one streamed response.
+
+    Providers report usage in pieces: OpenAI in a final chunk, the Responses API in its
+    ``response.completed`` event, Anthropic in ``message_start`` then cumulative
+    ``message_delta`` events, Gemini as cumulative ``usage_metadata`` on every chunk. Raw counts
+    are merged field by field, the latest reported value winning, and normalised only in
+    `result`, so that a delta which omits the cache counts does not drop them from the input.
+    """
+
+    __slots__ = ("_model", "_raw", "_shape")
+
+    def __init__(self) -> None:
+        self._shape: _Shape | None = None
+        self._raw: dict[_Path, int] = {}
+        self._model: str | None = None
+
+    def add(self, chunk: object) -> None:
+        """Take in the usage, if any, that one chunk or event reports. Never raises."""
+        reading = _read(chunk)
+        if reading is None:
+            return
+        if reading.shape is not self._shape:
+            # One response streams in one shape. Counts in another shape start afresh; a chunk
+            # of another shape without counts (garbage, most likely) changes nothing.
+            if self._shape is not None and not reading.raw:
+                return
+            self._shape = reading.shape
+            self._raw = {}
+        self._raw.update(reading.raw)
+        if reading.model is not None:
+            self._model = reading.model
+
+    def result(self) -> Usage | None:
+        """Usage of the stream so far; ``None`` when no chunk has reported any."""
+        if self._shape is None:
+            return None
+        return self._shape.normalise(self._raw, self._model)
+
+
+def _read(obj: object) -> _Reading | None:
+    """Find the usage of a response, stream chunk or stream event, and read its raw counts."""
+    event_type = _text(_get(obj, "type"))
+    if event_type in ("message_start", "message_stop"):
+        # Anthropic: the raw start event, or the SDK's stop event with the accumulated message.
+        return _read_owner(_get(obj, "message"), _ANTHROPIC)
+    if event_type == "message_delta":
+        return _read_owner(obj, _ANTHROPIC)
+    if event_type is not None and event_type.startswith("response."):
+        # OpenAI Responses stream: response.created, response.completed and the like.
+        return _read_owner(_get(obj, "response"), _OPENAI_RESPONSES)
+    if _has(obj, "usage_metadata"):
+        return _read_owner(obj, _GEMINI)
+    usage = _get(obj, "usage")
+    if usage is not None:
+        shape = _shape_from_owner(obj) or _shape_from_keys(usage)
+        return None if shape is None else _read_owner(obj, shape)
+    bare = _shape_from_keys(obj)
+    return None if bare is None else _read_counts(obj, bare, model=None)
+
+
+def _read_owner(owner: object, shape: _Shape) -> _Reading | None:
+    """Read the usage held by a response of a known shape."""
+    if owner is None:
+        return None
+    return _read_counts(_get(owner, shape.usage_key), shape, _text(_get(owner, shape.model_key)))
+
+
+def _read_counts(usage: object, shape: _Shape, model: str | None) -> _Reading:
+    raw: dict[_Path, int] = {}
+    for path in shape.paths():
+        count = _count(path, _walk(usage, path))
+        if count is not None:
+            raw[path] = count
+    return _Reading(shape, raw, model)
+
+
+def _shape_from_owner(owner: object) -> _Shape | None:
+    """The shape a response names for itself: an Anthropic message, an OpenAI response."""
+    if _text(_get(owner, "type")) == "message":
+        return _ANTHROPIC
+    if _text(_get(owner, "object")) == "response":
+        return _OPENAI_RESPONSES
+    return None
+
+
+def _shape_from_keys(usage: object) -> _Shape | None:
+    """The shape of a usage object or dict, told by the fields it has.
+
+    Anthropic and the Responses API both report ``input_tokens``/``output_tokens``, with
+    different meanings: Anthropic usage has ``cache_*_input_tokens``, Responses usage has
+    ``input_tokens_details``. ``prompt_tokens`` comes first because OpenAI-compatible proxies
+    add Anthropic-style cache fields to Chat Completions usage without changing its meaning.
+    """
+    if _has_any(usage, "prompt_tokens", "completion_tokens"):
+        return _OPENAI_CHAT
+    if _has_any(usage, "cache_read_input_tokens", "cache_creation_input_tokens"):
+        return _ANTHROPIC
+    if _has(usage, "input_tokens_details"):
+        return _OPENAI_RESPONSES
+    if _has_any(usage, "prompt_token_count", "candidates_token_count"):
+        return _GEMINI
+    if _has_any(usage, "input_tokens", "output_tokens"):
+        return _NORMALISED
+    return None
+
+
+def _count(path: _Path, value: object) -> int | None:
+    """A valid token count, or ``None``; present but invalid values are logged and dropped."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_TOKENS:
+        return int(value)
+    shown = value if isinstance(value, int) else type(value).__name__
+    _logger.warning("ignoring usage field %s: %s is not a token count", ".".join(path), shown)
+    return None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _walk(obj: object, path: _Path) -> object:
+    for name in path:
+        obj = _get(obj, name)
+    return obj
+
+
+def _get(obj: object, name: str) -> object:
+    """``obj[name]`` for a mapping, ``obj.name`` otherwise; ``None`` when absent or failing."""
+    try:
+        if isinstance(obj, Mapping):
+            return obj.get(name)
+        return getattr(obj, name, None)
+    except Exception:
+        return None
+
+
+def _has(obj: object, name: str) -> bool:
+    """Whether ``obj`` has the key or attribute ``name``, even when its value is ``None``."""
+    try:
+        if isinstance(obj, Mapping):
+            return name in obj
+        return hasattr(obj, name)
+    except Exception:
+        return False
+
+
+def _has_any(obj: object, *names: str) -> bool:
+    return any(_has(obj, name) for name in names)
