@@ -15,9 +15,14 @@ from typing import Any, TypeVar, overload
 
 from radium_otel._internal import constants as _k
 from radium_otel._internal.instance import Radium
-from radium_otel._internal.instrument import SessionScope, SpanRecipe, instrument
+from radium_otel._internal.instrument import (
+    SessionScope,
+    instrument,
+    model_recipe,
+    record_usage,
+    tool_recipe,
+)
 from radium_otel._internal.instrument import record_decision as _record_decision
-from radium_otel._internal.instrument import record_usage
 from radium_otel._internal.processor import SessionSpanProcessor
 from radium_otel._internal.record import CacheStats, ModelUsage, SessionRecord, ToolStats
 from radium_otel._internal.service import (
@@ -131,9 +136,7 @@ def shutdown() -> None:
         instance.shutdown()
 
 
-def session(
-    agent: str | None = None, *, tags: Mapping[str, str] | None = None
-) -> SessionScope:
+def session(agent: str | None = None, *, tags: Mapping[str, str] | None = None) -> SessionScope:
     """One agent session: ``with``, ``async with`` or as a decorator."""
     return SessionScope(get_instance, agent, tags)
 
@@ -141,9 +144,7 @@ def session(
 @overload
 def tool(fn: F, /) -> F: ...
 @overload
-def tool(
-    *, name: str | None = None, capture_content: bool | None = None
-) -> Callable[[F], F]: ...
+def tool(*, name: str | None = None, capture_content: bool | None = None) -> Callable[[F], F]: ...
 def tool(
     fn: F | None = None, /, *, name: str | None = None, capture_content: bool | None = None
 ) -> F | Callable[[F], F]:
@@ -153,14 +154,7 @@ def tool(
     """
 
     def decorate(func: F) -> F:
-        tool_name = name or func.__name__
-        recipe = SpanRecipe(
-            f"{_k.OP_EXECUTE_TOOL} {tool_name}",
-            {_k.GEN_AI_OPERATION_NAME: _k.OP_EXECUTE_TOOL, _k.GEN_AI_TOOL_NAME: tool_name},
-            is_model=False,
-            capture_content=capture_content,
-        )
-        return instrument(func, recipe, get_instance)
+        return instrument(func, tool_recipe(name or func.__name__, capture_content), get_instance)
 
     return decorate(fn) if fn is not None else decorate
 
@@ -187,18 +181,7 @@ def model_call(
     """
 
     def decorate(func: F) -> F:
-        attributes: dict[str, Any] = {_k.GEN_AI_OPERATION_NAME: operation}
-        if provider:
-            attributes[_k.GEN_AI_PROVIDER_NAME] = provider
-        if model:
-            attributes[_k.GEN_AI_REQUEST_MODEL] = model
-        recipe = SpanRecipe(
-            f"{operation} {model}" if model else operation,
-            attributes,
-            is_model=True,
-            capture_content=False,
-        )
-        return instrument(func, recipe, get_instance)
+        return instrument(func, model_recipe(provider, model, operation), get_instance)
 
     return decorate(fn) if fn is not None else decorate
 

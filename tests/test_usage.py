@@ -20,6 +20,7 @@ from openai.types.responses import (
     ResponseTextDeltaEvent,
 )
 
+from radium_otel._internal import errors
 from radium_otel._internal.usage import StreamUsage, Usage, usage_from_response
 
 
@@ -614,16 +615,18 @@ def test_wrong_typed_fields_are_ignored() -> None:
 
 
 def test_negative_and_absurd_counts_are_dropped_not_summed(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(errors, "_reported", set())  # forget warnings other tests gave
     usage = {
         "input_tokens": 12,
         "cache_read_input_tokens": -1000,
         "cache_creation_input_tokens": 10**15,
         "output_tokens": 350,
     }
-    with caplog.at_level(logging.WARNING, logger="radium_otel._internal.usage"):
+    with caplog.at_level(logging.WARNING, logger="radium_otel"):
         result = usage_from_response(anthropic_message(usage))
+        usage_from_response(anthropic_message(usage))  # the same fault again: warned once
     assert result == Usage(
         input_tokens=12, output_tokens=350, response_model="claude-sonnet-4-5-20250929"
     )
@@ -679,3 +682,9 @@ def test_chunk_of_another_shape_without_counts_changes_nothing() -> None:
         stream.add(chunk)
     stream.add(gemini_response("late", None))
     assert stream.result() == CHAT_EXPECTED
+
+
+def test_gemini_usage_metadata_alone() -> None:
+    assert usage_from_response(GEMINI_USAGE) == Usage(
+        input_tokens=5050, output_tokens=1000, cache_read_tokens=4000, reasoning_tokens=800
+    )

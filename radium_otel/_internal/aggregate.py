@@ -212,7 +212,9 @@ class SessionState:
         cache_read = sum(m.cache_read_tokens for m in models)
         calls = sum(t.calls for t in tools.values())
         successes = sum(t.successes for t in tools.values())
-        diagnostics = {"dropped_attributes": self.dropped_attributes} if self.dropped_attributes else {}
+        diagnostics = (
+            {"dropped_attributes": self.dropped_attributes} if self.dropped_attributes else {}
+        )
         return SessionRecord(
             id=self.id,
             status=status,
@@ -228,14 +230,14 @@ class SessionState:
             tool_successes=successes,
             tool_failures=calls - successes,
             tools=tools,
-            decisions={d: n for d, n in sorted(self.decisions.items())},
+            decisions=dict(sorted(self.decisions.items())),
             model_usage=models,
             cache_stats=CacheStats(
                 cache_read_tokens=cache_read,
                 cache_creation_tokens=sum(m.cache_creation_tokens for m in models),
                 hit_rate=cache_read / input_tokens if input_tokens else 0.0,
             ),
-            diagnostics=diagnostics,
+            diagnostics=diagnostics if self.dropped_attributes else {},
         )
 
 

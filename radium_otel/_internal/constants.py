@@ -53,7 +53,9 @@ OP_GENERATE_CONTENT: Final = "generate_content"
 OP_EMBEDDINGS: Final = "embeddings"
 OP_EXECUTE_TOOL: Final = "execute_tool"
 OP_INVOKE_AGENT: Final = "invoke_agent"
-MODEL_OPERATIONS: Final = frozenset({OP_CHAT, OP_TEXT_COMPLETION, OP_GENERATE_CONTENT, OP_EMBEDDINGS})
+MODEL_OPERATIONS: Final = frozenset(
+    {OP_CHAT, OP_TEXT_COMPLETION, OP_GENERATE_CONTENT, OP_EMBEDDINGS}
+)
 
 # --- radium's own keys ----------------------------------------------------------------------
 RADIUM_TOOL_OUTCOME: Final = "radium.tool.outcome"  # "success" | "failure"

@@ -13,9 +13,9 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -23,6 +23,13 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from radium_otel._internal.aggregate import process_metadata
 from radium_otel._internal.errors import log_internal_error, logger, warn_once
+from radium_otel._internal.instrument import (
+    SessionScope,
+    instrument,
+    model_recipe,
+    record_decision,
+    tool_recipe,
+)
 from radium_otel._internal.processor import SessionSpanProcessor
 from radium_otel._internal.record import SessionRecord
 from radium_otel._internal.store import SessionStore
@@ -30,6 +37,7 @@ from radium_otel._internal.workspace import resolve_workspace, sessions_dir
 
 __all__ = ["Radium"]
 
+F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_CHECKPOINT_S = 5.0
 _RECENT_RECORDS = 64
 
@@ -101,6 +109,38 @@ class Radium:
                 trace.set_tracer_provider(provider)
         provider.add_span_processor(self.processor)
         return provider
+
+    # --- the instrumentation API, bound to this instance ----------------------------------
+    def session(
+        self, agent: str | None = None, *, tags: Mapping[str, str] | None = None
+    ) -> SessionScope:
+        """A session on this instance (see ``rad.session``)."""
+        return SessionScope(lambda: self, agent, tags)
+
+    def tool(
+        self, name: str | None = None, *, capture_content: bool | None = None
+    ) -> Callable[[F], F]:
+        """A tool decorator bound to this instance (see ``rad.tool``)."""
+        return lambda fn: instrument(
+            fn, tool_recipe(name or fn.__name__, capture_content), self._me
+        )
+
+    def model_call(
+        self, *, provider: str | None = None, model: str | None = None, operation: str = "chat"
+    ) -> Callable[[F], F]:
+        """A model-call decorator bound to this instance (see ``rad.model_call``)."""
+
+        def decorate(fn: F) -> F:
+            return instrument(fn, model_recipe(provider, model, operation), self._me)
+
+        return decorate
+
+    def record_decision(self, decision: str, tool: str | None = None) -> None:
+        """Record a decision on this instance (see ``rad.record_decision``)."""
+        record_decision(decision, tool, self._me)
+
+    def _me(self) -> Radium:
+        return self
 
     # --- called by sessions and the processor ---------------------------------------------
     def session_started(self, session_id: str) -> None:

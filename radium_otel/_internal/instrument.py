@@ -28,7 +28,15 @@ if TYPE_CHECKING:
     from radium_otel._internal.instance import Radium
     from radium_otel._internal.record import SessionRecord
 
-__all__ = ["SessionScope", "SpanRecipe", "instrument", "record_decision", "record_usage"]
+__all__ = [
+    "SessionScope",
+    "SpanRecipe",
+    "instrument",
+    "model_recipe",
+    "record_decision",
+    "record_usage",
+    "tool_recipe",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _MAX_CAPTURE = 4096
@@ -119,6 +127,27 @@ class _Call:
             span.end()
         except Exception as internal:
             log_internal_error("ending a failed span", internal)
+
+
+def tool_recipe(name: str, capture_content: bool | None = None) -> SpanRecipe:
+    """The ``execute_tool {name}`` span of a decorated tool."""
+    return SpanRecipe(
+        f"{k.OP_EXECUTE_TOOL} {name}",
+        {k.GEN_AI_OPERATION_NAME: k.OP_EXECUTE_TOOL, k.GEN_AI_TOOL_NAME: name},
+        is_model=False,
+        capture_content=capture_content,
+    )
+
+
+def model_recipe(provider: str | None, model: str | None, operation: str) -> SpanRecipe:
+    """The ``{operation} {model}`` span of a decorated model call."""
+    attributes: dict[str, Any] = {k.GEN_AI_OPERATION_NAME: operation}
+    if provider:
+        attributes[k.GEN_AI_PROVIDER_NAME] = provider
+    if model:
+        attributes[k.GEN_AI_REQUEST_MODEL] = model
+    name = f"{operation} {model}" if model else operation
+    return SpanRecipe(name, attributes, is_model=True, capture_content=False)
 
 
 def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) -> F:

@@ -21,7 +21,7 @@ class IntervalUnion:
     Not thread-safe: the owner serialises access (the session aggregator holds its lock).
     """
 
-    __slots__ = ("_ends", "_frozen_until", "_frozen_total", "_keep", "_starts")
+    __slots__ = ("_ends", "_frozen_total", "_frozen_until", "_keep", "_starts")
 
     def __init__(self, keep: int = 64) -> None:
         # Disjoint, sorted, non-adjacent intervals that may still merge with new ones.
@@ -63,7 +63,9 @@ class IntervalUnion:
             n = min(n, bisect_right(self._ends, watermark))
         if n <= 0:
             return
-        self._frozen_total += sum(e - s for s, e in zip(self._starts[:n], self._ends[:n]))
+        self._frozen_total += sum(
+            e - s for s, e in zip(self._starts[:n], self._ends[:n], strict=False)
+        )
         self._frozen_until = self._ends[n - 1]
         del self._starts[:n]
         del self._ends[:n]
@@ -71,7 +73,9 @@ class IntervalUnion:
     @property
     def total_ns(self) -> int:
         """Length of the union so far, in nanoseconds."""
-        return self._frozen_total + sum(e - s for s, e in zip(self._starts, self._ends))
+        return self._frozen_total + sum(
+            e - s for s, e in zip(self._starts, self._ends, strict=False)
+        )
 
     def __len__(self) -> int:
         """Number of intervals held in memory."""

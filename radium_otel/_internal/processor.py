@@ -243,12 +243,12 @@ class SessionSpanProcessor(SpanProcessor):
             return state
         if parent_open is not None:
             return parent_open.state
-        sid = session_context.get()
-        if sid is not None:
-            state = self._sessions.get(sid)
-            if state is not None:
-                return state
-            if sid in self._closed:
+        current = session_context.get()
+        if current is not None:
+            found = self._sessions.get(current)
+            if found is not None:
+                return found
+            if current in self._closed:
                 self.late_spans += 1
                 return None
         if op == k.OP_INVOKE_AGENT:
@@ -351,9 +351,7 @@ class SessionSpanProcessor(SpanProcessor):
         start_ns: int,
         end_ns: int,
     ) -> None:
-        name = (
-            _str(attrs.get(k.GEN_AI_TOOL_NAME)) or _str(attrs.get(k.OI_TOOL_NAME)) or span.name
-        )
+        name = _str(attrs.get(k.GEN_AI_TOOL_NAME)) or _str(attrs.get(k.OI_TOOL_NAME)) or span.name
         decision = self._count_decision(state, attrs)
         if decision == "reject":
             return  # a rejected call never ran: it is a decision, not a tool call

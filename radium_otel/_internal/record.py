@@ -181,66 +181,66 @@ class SessionRecord:
                 f"({SCHEMA_VERSION}); upgrade radium-otel"
             )
         r = _Reader(data)
-        status = r.str("status")
+        status = r.text("status")
         if status not in STATUSES:
             raise RecordError(f"unknown status {status!r}")
         tools = {
             str(name): ToolStats(
-                calls=t.int("calls"),
-                successes=t.int("successes"),
-                failures=t.int("failures"),
-                duration_s=t.float("duration_s"),
-                error_types={str(k): _int(v) for k, v in t.dict("error_types").items()},
+                calls=t.count("calls"),
+                successes=t.count("successes"),
+                failures=t.count("failures"),
+                duration_s=t.number("duration_s"),
+                error_types={str(k): _int(v) for k, v in t.obj("error_types").items()},
             )
-            for name, t in r.sub_dict("tools").items()
+            for name, t in r.subs("tools").items()
         }
         models = [
             ModelUsage(
-                model=m.str("model"),
-                provider=m.opt_str("provider"),
-                requests=m.int("requests"),
-                errors=m.int("errors"),
-                input_tokens=m.int("input_tokens"),
-                output_tokens=m.int("output_tokens"),
-                cache_read_tokens=m.int("cache_read_tokens"),
-                cache_creation_tokens=m.int("cache_creation_tokens"),
-                reasoning_tokens=m.int("reasoning_tokens"),
-                latency_s=m.float("latency_s"),
-                cost_usd=m.opt_float("cost_usd"),
+                model=m.text("model"),
+                provider=m.opt_text("provider"),
+                requests=m.count("requests"),
+                errors=m.count("errors"),
+                input_tokens=m.count("input_tokens"),
+                output_tokens=m.count("output_tokens"),
+                cache_read_tokens=m.count("cache_read_tokens"),
+                cache_creation_tokens=m.count("cache_creation_tokens"),
+                reasoning_tokens=m.count("reasoning_tokens"),
+                latency_s=m.number("latency_s"),
+                cost_usd=m.opt_number("cost_usd"),
             )
-            for m in r.sub_list("model_usage")
+            for m in r.rows("model_usage")
         ]
         cache = r.sub("cache_stats")
         code = data.get("code_changes")
-        end = r.opt_str("end_time")
-        updated = r.opt_str("updated_time")
+        end = r.opt_text("end_time")
+        updated = r.opt_text("updated_time")
         return cls(
             schema_version=SCHEMA_VERSION,
-            id=r.str("id"),
+            id=r.text("id"),
             status=status,
-            start_time=parse_time(r.str("start_time")),
+            start_time=parse_time(r.text("start_time")),
             end_time=parse_time(end) if end else None,
             updated_time=parse_time(updated) if updated else None,
-            metadata=r.dict("metadata"),
-            wall_time_s=r.float("wall_time_s"),
-            agent_active_time_s=r.float("agent_active_time_s"),
-            api_time_s=r.float("api_time_s"),
-            tool_time_s=r.float("tool_time_s"),
-            tool_calls=r.int("tool_calls"),
-            tool_successes=r.int("tool_successes"),
-            tool_failures=r.int("tool_failures"),
+            metadata=r.obj("metadata"),
+            wall_time_s=r.number("wall_time_s"),
+            agent_active_time_s=r.number("agent_active_time_s"),
+            api_time_s=r.number("api_time_s"),
+            tool_time_s=r.number("tool_time_s"),
+            tool_calls=r.count("tool_calls"),
+            tool_successes=r.count("tool_successes"),
+            tool_failures=r.count("tool_failures"),
             tools=tools,
-            decisions={str(k): _int(v) for k, v in r.dict("decisions").items()},
+            decisions={str(k): _int(v) for k, v in r.obj("decisions").items()},
             code_changes=code if isinstance(code, dict) else None,
             model_usage=models,
             cache_stats=CacheStats(
-                cache_read_tokens=cache.int("cache_read_tokens"),
-                cache_creation_tokens=cache.int("cache_creation_tokens"),
-                hit_rate=cache.float("hit_rate"),
-                savings_usd=cache.opt_float("savings_usd"),
+                cache_read_tokens=cache.count("cache_read_tokens"),
+                cache_creation_tokens=cache.count("cache_creation_tokens"),
+                hit_rate=cache.number("hit_rate"),
+                savings_usd=cache.opt_number("savings_usd"),
             ),
-            cost_usd=r.opt_float("cost_usd"),
-            diagnostics={str(k): _int(v) for k, v in r.dict("diagnostics").items()},
+            cost_usd=r.opt_number("cost_usd"),
+            diagnostics={str(k): _int(v) for k, v in r.obj("diagnostics").items()},
         )
 
 
@@ -272,28 +272,28 @@ class _Reader:
     def __init__(self, data: dict[str, Any]) -> None:
         self._data = data
 
-    def str(self, key: str) -> str:
+    def text(self, key: str) -> str:
         value = self._data.get(key)
         if not isinstance(value, str) or not value:
             raise RecordError(f"field {key!r} must be a non-empty string")
         return value
 
-    def opt_str(self, key: str) -> str | None:
+    def opt_text(self, key: str) -> str | None:
         value = self._data.get(key)
         return value if isinstance(value, str) and value else None
 
-    def int(self, key: str) -> int:
+    def count(self, key: str) -> int:
         value = self._data.get(key, 0)
         try:
             return _int(value)
         except RecordError as exc:
             raise RecordError(f"field {key!r}: {exc}") from None
 
-    def float(self, key: str) -> float:
-        value = self.opt_float(key)
+    def number(self, key: str) -> float:
+        value = self.opt_number(key)
         return 0.0 if value is None else value
 
-    def opt_float(self, key: str) -> float | None:
+    def opt_number(self, key: str) -> float | None:
         value = self._data.get(key)
         if value is None:
             return None
@@ -303,7 +303,7 @@ class _Reader:
             raise RecordError(f"field {key!r} must be finite and non-negative")
         return float(value)
 
-    def dict(self, key: str) -> dict[str, Any]:
+    def obj(self, key: str) -> dict[str, Any]:
         value = self._data.get(key)
         if value is None:
             return {}
@@ -312,17 +312,17 @@ class _Reader:
         return value
 
     def sub(self, key: str) -> _Reader:
-        return _Reader(self.dict(key))
+        return _Reader(self.obj(key))
 
-    def sub_dict(self, key: str) -> dict[str, _Reader]:
+    def subs(self, key: str) -> dict[str, _Reader]:
         out = {}
-        for name, value in self.dict(key).items():
+        for name, value in self.obj(key).items():
             if not isinstance(value, dict):
                 raise RecordError(f"field {key}.{name} must be an object")
             out[name] = _Reader(value)
         return out
 
-    def sub_list(self, key: str) -> list[_Reader]:
+    def rows(self, key: str) -> list[_Reader]:
         value = self._data.get(key)
         if value is None:
             return []

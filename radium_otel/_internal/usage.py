@@ -11,11 +11,10 @@ the SDKs: it runs in user processes, where they may be absent and are slow to im
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-_logger = logging.getLogger(__name__)
+from radium_otel._internal.errors import warn_once
 
 _MAX_TOKENS = 1_000_000_000
 """A count above this, for one response, is garbage: it is dropped rather than summed."""
@@ -269,13 +268,17 @@ def _shape_from_keys(usage: object) -> _Shape | None:
 
 
 def _count(path: _Path, value: object) -> int | None:
-    """A valid token count, or ``None``; present but invalid values are logged and dropped."""
+    """A valid token count, or ``None``; present but invalid values are dropped with a warning.
+
+    The warning is logged once per field, not once per response or chunk.
+    """
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_TOKENS:
         return int(value)
     shown = value if isinstance(value, int) else type(value).__name__
-    _logger.warning("ignoring usage field %s: %s is not a token count", ".".join(path), shown)
+    field = ".".join(path)
+    warn_once(f"usage:{field}", "ignoring usage field %s: %s is not a token count", field, shown)
     return None
 
 

@@ -10,9 +10,12 @@ __all__ = ["resolve_workspace", "sessions_dir"]
 WORKSPACE_ENV = "RADIUM_WORKSPACE"
 
 
-def resolve_workspace(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path:
+def resolve_workspace(
+    explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None
+) -> Path:
     """The workspace folder: explicit, else ``$RADIUM_WORKSPACE``, else the nearest ancestor
-    with a ``.radium/`` folder, else the git top level, else the current directory."""
+    with a ``.radium/`` folder, else the git top level, else the current directory.
+    """
     if explicit is not None:
         return Path(explicit).expanduser().absolute()
     env = os.environ.get(WORKSPACE_ENV)
