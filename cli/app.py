@@ -7,6 +7,7 @@ domain error becomes one line on stderr and exit code 1, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -71,9 +72,13 @@ def _load(store: SessionStore, session_id: str | None) -> SessionRecord:
     """The session named by ``session_id`` (id or prefix), else the latest one."""
     try:
         if session_id is not None:
-            return store.read(store.resolve(session_id))
+            path = store.resolve(session_id)
+            try:
+                return store.read(path)
+            except RecordError as exc:
+                _fail(f"cannot read {path.name}: {exc}")
         sessions, warnings = store.load_all()
-    except (LookupFailed, RecordError) as exc:
+    except LookupFailed as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot read session: {exc.strerror or exc}")
@@ -97,7 +102,14 @@ def stats_session(
     if as_json:
         typer.echo(json.dumps(record.to_json(), indent=2, ensure_ascii=False))
         return
-    Console(highlight=False).print(summary_text(record))
+    _console().print(summary_text(record))
+
+
+def _console() -> Console:
+    """Standard output: colour only on a terminal without ``NO_COLOR``; lines never wrapped."""
+    # rich's own NO_COLOR handling drops colours but keeps bold; no-color.org asks for none.
+    plain = bool(os.environ.get("NO_COLOR"))
+    return Console(highlight=False, soft_wrap=True, color_system=None if plain else "auto")
 
 
 def main() -> None:

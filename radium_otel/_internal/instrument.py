@@ -62,11 +62,15 @@ class SpanRecipe:
 
 
 class _Call:
-    """One running call of a decorated function: its span and context token."""
+    """One running call of a decorated function: its span and context token.
+
+    ``span`` is ``None`` when radium could not start one: every method is then a no-op, so
+    the wrappers run the function exactly as if it were not decorated.
+    """
 
     __slots__ = ("capture", "recipe", "span", "stream", "token")
 
-    def __init__(self, span: Span, recipe: SpanRecipe, capture: bool) -> None:
+    def __init__(self, span: Span | None, recipe: SpanRecipe, capture: bool) -> None:
         self.span = span
         self.recipe = recipe
         self.capture = capture
@@ -74,7 +78,8 @@ class _Call:
         self.stream: StreamUsage | None = None
 
     def enter(self) -> None:
-        self.token = otel_context.attach(trace.set_span_in_context(self.span))
+        if self.span is not None:
+            self.token = otel_context.attach(trace.set_span_in_context(self.span))
 
     def leave(self) -> None:
         if self.token is not None:
@@ -82,51 +87,61 @@ class _Call:
             self.token = None
 
     def capture_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if self.capture and not self.recipe.is_model:
-            text = _short(repr(args)[1:-1] + (", " if args and kwargs else "") + _kwargs(kwargs))
+        if self.span is None or not self.capture or self.recipe.is_model:
+            return
+        try:
+            text = _short(_arguments(args, kwargs))
             self.span.set_attribute(k.GEN_AI_TOOL_CALL_ARGUMENTS, text)
+        except Exception as exc:  # e.g. an argument whose __repr__ raises
+            log_internal_error("capturing tool arguments", exc)
 
     def item(self, value: object) -> None:
         """A value the wrapped generator yielded: usage may be in it (streamed responses)."""
+        if self.span is None or not self.recipe.is_model:
+            return
         try:
-            if self.recipe.is_model:
-                if self.stream is None:
-                    self.stream = StreamUsage()
-                self.stream.add(value)
+            if self.stream is None:
+                self.stream = StreamUsage()
+            self.stream.add(value)
         except Exception as exc:
             log_internal_error("reading a streamed chunk", exc)
 
     def succeed(self, result: object) -> None:
+        span = self.span
+        if span is None:
+            return
         try:
-            span = self.span
             if span.is_recording():
                 if self.recipe.is_model:
-                    usage = self.stream.result() if self.stream else usage_from_response(result)
+                    usage = self.stream.result() if self.stream is not None else None
+                    if usage is None:
+                        usage = usage_from_response(result)
                     if usage is not None:
                         _set_usage(span, usage, overwrite=False)
                 elif self.capture:
                     span.set_attribute(k.GEN_AI_TOOL_CALL_RESULT, _short(repr(result)))
-            span.end()
         except Exception as exc:
-            log_internal_error("ending a span", exc)
+            log_internal_error("recording a call's result", exc)
+        finally:
+            _end(span)
 
     def fail(self, exc: BaseException) -> None:
+        """The call raised ``exc``; a `GeneratorExit` (consumer stopped early) is no failure."""
+        span = self.span
+        if span is None:
+            return
         try:
-            span = self.span
-            if isinstance(exc, GeneratorExit):
-                span.end()  # the consumer stopped early: not a failure
-                return
             if span.is_recording():
-                error_type = type(exc).__qualname__
-                span.set_attribute(k.ERROR_TYPE, error_type)
-                span.set_status(Status(StatusCode.ERROR, f"{error_type}: {exc}"[:256]))
+                if not isinstance(exc, GeneratorExit):
+                    _set_error(span, exc)
                 if self.recipe.is_model and self.stream is not None:
                     usage = self.stream.result()
                     if usage is not None:
                         _set_usage(span, usage, overwrite=False)
-            span.end()
         except Exception as internal:
-            log_internal_error("ending a failed span", internal)
+            log_internal_error("recording a failed call", internal)
+        finally:
+            _end(span)
 
 
 def tool_recipe(name: str, capture_content: bool | None = None) -> SpanRecipe:
@@ -153,7 +168,7 @@ def model_recipe(provider: str | None, model: str | None, operation: str) -> Spa
 def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) -> F:
     """Wrap ``fn`` so that each call runs inside a span made from ``recipe``."""
 
-    def start() -> _Call | None:
+    def start() -> _Call:
         try:
             inst = get_instance()
             span = inst.tracer.start_span(recipe.name, attributes=recipe.attributes)
@@ -163,7 +178,7 @@ def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) ->
             return _Call(span, recipe, capture)
         except Exception as exc:
             log_internal_error("starting a span", exc)
-            return None
+            return _Call(None, recipe, False)
 
     if inspect.isasyncgenfunction(fn):
         wrapper: Callable[..., Any] = _wrap_async_gen(fn, start)
@@ -176,14 +191,12 @@ def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) ->
     return cast(F, functools.wraps(fn)(wrapper))
 
 
-def _wrap_sync(fn: Callable[..., Any], start: Callable[[], _Call | None]) -> Callable[..., Any]:
+def _wrap_sync(fn: Callable[..., Any], start: Callable[[], _Call]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         call = start()
-        if call is None:
-            return fn(*args, **kwargs)
+        call.capture_arguments(args, kwargs)
         call.enter()
         try:
-            call.capture_arguments(args, kwargs)
             result = fn(*args, **kwargs)
         except BaseException as exc:
             call.leave()
@@ -197,15 +210,13 @@ def _wrap_sync(fn: Callable[..., Any], start: Callable[[], _Call | None]) -> Cal
 
 
 def _wrap_async(
-    fn: Callable[..., Awaitable[Any]], start: Callable[[], _Call | None]
+    fn: Callable[..., Awaitable[Any]], start: Callable[[], _Call]
 ) -> Callable[..., Any]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         call = start()
-        if call is None:
-            return await fn(*args, **kwargs)
+        call.capture_arguments(args, kwargs)
         call.enter()
         try:
-            call.capture_arguments(args, kwargs)
             result = await fn(*args, **kwargs)
         except BaseException as exc:
             call.leave()
@@ -219,14 +230,15 @@ def _wrap_async(
 
 
 def _wrap_gen(
-    fn: Callable[..., Generator[Any, Any, Any]], start: Callable[[], _Call | None]
+    fn: Callable[..., Generator[Any, Any, Any]], start: Callable[[], _Call]
 ) -> Callable[..., Any]:
-    """The span covers the whole iteration; the context is active only while the body runs."""
+    """The span covers the whole iteration; the context is active only while the body runs.
+
+    ``send``, ``throw`` and ``close`` reach the wrapped generator as they would undecorated.
+    """
 
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         call = start()
-        if call is None:
-            return (yield from fn(*args, **kwargs))
         call.capture_arguments(args, kwargs)
         gen = fn(*args, **kwargs)
         to_send: Any = None
@@ -249,7 +261,14 @@ def _wrap_gen(
             try:
                 to_send = yield item
             except GeneratorExit as exc:
-                gen.close()
+                call.enter()
+                try:
+                    gen.close()  # runs the generator's cleanup; may raise
+                except BaseException as error:
+                    call.leave()
+                    call.fail(error)
+                    raise
+                call.leave()
                 call.fail(exc)
                 raise
             except BaseException as exc:
@@ -259,14 +278,12 @@ def _wrap_gen(
 
 
 def _wrap_async_gen(
-    fn: Callable[..., AsyncGenerator[Any, Any]], start: Callable[[], _Call | None]
+    fn: Callable[..., AsyncGenerator[Any, Any]], start: Callable[[], _Call]
 ) -> Callable[..., Any]:
+    """As `_wrap_gen`, for ``asend``, ``athrow`` and ``aclose``."""
+
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
         call = start()
-        if call is None:
-            async for item in fn(*args, **kwargs):
-                yield item
-            return
         call.capture_arguments(args, kwargs)
         agen = fn(*args, **kwargs)
         to_send: Any = None
@@ -292,7 +309,14 @@ def _wrap_async_gen(
             try:
                 to_send = yield item
             except GeneratorExit as exc:
-                await agen.aclose()
+                call.enter()
+                try:
+                    await agen.aclose()  # runs the generator's cleanup; may raise
+                except BaseException as error:
+                    call.leave()
+                    call.fail(error)
+                    raise
+                call.leave()
                 call.fail(exc)
                 raise
             except BaseException as exc:
@@ -363,10 +387,8 @@ class SessionScope:
             if span is None:
                 return
             if exc is not None and span.is_recording():
-                error_type = type(exc).__qualname__
-                span.set_attribute(k.ERROR_TYPE, error_type)
-                span.set_status(Status(StatusCode.ERROR, f"{error_type}: {exc}"[:256]))
-            span.end()
+                _set_error(span, exc)
+            _end(span)
             self.record = self._get_instance().finished_record(self.id)
         except Exception as internal:
             log_internal_error("closing a session", internal)
@@ -462,7 +484,7 @@ def record_decision(decision: str, tool: str | None, get_instance: Callable[[], 
         if tool:
             attributes[k.GEN_AI_TOOL_NAME] = tool
         name = f"tool_decision {tool}" if tool else "tool_decision"
-        get_instance().tracer.start_span(name, attributes=attributes).end()
+        _end(get_instance().tracer.start_span(name, attributes=attributes))
     except Exception as exc:
         log_internal_error("record_decision", exc)
 
@@ -477,20 +499,40 @@ _USAGE_ATTRIBUTES = (
 
 
 def _set_usage(span: Span, usage: Usage, *, overwrite: bool) -> None:
+    """Put ``usage`` on ``span``; unless ``overwrite``, what is already there wins."""
     attrs = getattr(span, "attributes", None) or {}
-    if not overwrite and any(key in attrs for _, key in _USAGE_ATTRIBUTES):
-        return  # rad.record_usage() already said what this request used
-    for field, key in _USAGE_ATTRIBUTES:
-        value = getattr(usage, field)
-        if value is not None:
-            span.set_attribute(key, value)
-    if usage.response_model:
+    # Tokens already there come from rad.record_usage(): it said what this request used.
+    if overwrite or not any(key in attrs for _, key in _USAGE_ATTRIBUTES):
+        for field, key in _USAGE_ATTRIBUTES:
+            value = getattr(usage, field)
+            if value is not None:
+                span.set_attribute(key, value)
+    if usage.response_model and (overwrite or k.GEN_AI_RESPONSE_MODEL not in attrs):
         span.set_attribute(k.GEN_AI_RESPONSE_MODEL, usage.response_model)
+
+
+def _set_error(span: Span, exc: BaseException) -> None:
+    """Mark ``span`` failed by ``exc``: status ERROR and ``error.type``."""
+    error_type = type(exc).__qualname__
+    try:
+        description = f"{error_type}: {exc}"
+    except Exception:  # an exception whose __str__ raises
+        description = error_type
+    span.set_status(Status(StatusCode.ERROR, description[:256]))
+    span.set_attribute(k.ERROR_TYPE, error_type)
+
+
+def _end(span: Span) -> None:
+    try:
+        span.end()
+    except Exception as exc:  # another span processor's on_end raised
+        log_internal_error("ending a span", exc)
 
 
 def _short(text: str) -> str:
     return text if len(text) <= _MAX_CAPTURE else text[: _MAX_CAPTURE - 1] + "…"
 
 
-def _kwargs(kwargs: dict[str, Any]) -> str:
-    return ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
+def _arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """The arguments of a call as they would be written: ``'a.txt', mode='w'``."""
+    return ", ".join([*map(repr, args), *(f"{key}={value!r}" for key, value in kwargs.items())])

@@ -253,9 +253,11 @@ def parse_time(text: str) -> datetime:
     """Inverse of `format_time`; also accepts any ISO 8601 form with an offset."""
     try:
         t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
+        # Normalised to UTC here, so a time that has no UTC form (year 9999 with a negative
+        # offset) is refused on reading rather than failing later in `format_time`.
+        return t.astimezone(timezone.utc) if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError) as exc:
         raise RecordError(f"bad timestamp {text!r}") from exc
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
 def _int(value: object) -> int:
@@ -299,9 +301,13 @@ class _Reader:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise RecordError(f"field {key!r} must be a number")
-        if not math.isfinite(value) or value < 0:
+        try:
+            number = float(value)  # an int beyond the float range overflows
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number) or number < 0:
             raise RecordError(f"field {key!r} must be finite and non-negative")
-        return float(value)
+        return number
 
     def obj(self, key: str) -> dict[str, Any]:
         value = self._data.get(key)

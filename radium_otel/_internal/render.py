@@ -7,6 +7,9 @@ always agree with ``--json``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from rich.text import Text
 
 from radium_otel._internal.record import SessionRecord
@@ -25,10 +28,14 @@ LABEL_WIDTH = 28
 
 def format_duration(seconds: float) -> str:
     """``4h 9m 54s``, ``3m 5s``, ``12.3s``, ``250ms``."""
-    if seconds < 1:
-        return f"{round(seconds * 1000)}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
+    # Decide the unit on the rounded value, so 0.9996 s is ``1.0s``, not ``1000ms``, and
+    # 59.96 s is ``1m 0s``, not ``60.0s``.
+    millis = round(seconds * 1000)
+    if millis < 1000:
+        return f"{millis}ms"
+    tenths = round(seconds * 10)
+    if tenths < 600:
+        return f"{tenths / 10:.1f}s"
     total = round(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
@@ -83,10 +90,13 @@ def summary_text(record: SessionRecord) -> Text:
     reviewed = sum(record.decisions.values())
     if reviewed:
         agreed = record.decisions.get("accept", 0) + record.decisions.get("auto_accept", 0)
-        line("User Agreement", f"{format_percent(agreed, reviewed)} ({reviewed} reviewed)")
-    changes = record.code_changes
-    if changes is not None and "lines_added" in changes:
-        line("Code Changes", f"+{changes['lines_added']} -{changes.get('lines_removed', 0)}")
+        line(
+            "User Agreement",
+            f"{format_percent(agreed, reviewed)} ({format_count(reviewed)} reviewed)",
+        )
+    added, removed = _line_counts(record.code_changes)
+    if added is not None:
+        line("Code Changes", f"+{format_count(added)} -{format_count(removed or 0)}")
     if record.model_usage:
         errors = sum(m.errors for m in record.model_usage)
         requests = format_count(record.requests)
@@ -110,6 +120,18 @@ def summary_text(record: SessionRecord) -> Text:
     line("  » Tool Time", f"{format_duration(record.tool_time_s)} ({tool_pct:.1f}%)")
     text.rstrip()
     return text
+
+
+def _line_counts(changes: Mapping[str, Any] | None) -> tuple[int | None, int | None]:
+    """Lines added and removed, None when unknown (no git repository, or not measured)."""
+    if changes is None:
+        return None, None
+
+    def count(key: str) -> int | None:
+        value = changes.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    return count("lines_added"), count("lines_removed")
 
 
 def render_summary(record: SessionRecord) -> str:

@@ -132,7 +132,9 @@ class SessionStore:
             raw = f.read()
         try:
             data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:
+            # ValueError: bad UTF-8, bad JSON, or an integer too long to convert;
+            # RecursionError: nesting deeper than the parser's stack.
             raise RecordError(f"not valid JSON ({exc})") from None
         record = SessionRecord.from_json(data)
         if record.status == "active" and _is_stale(record, time.time() if now is None else now):
