@@ -67,7 +67,7 @@ def main() -> None:
         print_summary=False,
         checkpoint_interval_s=3600,
     )
-    tool = inst.tool("work")(work)
+    tool = inst.tool(name="work")(work)
     model = inst.model_call(provider="openai", model="gpt-4o")(
         lambda: {"usage": {"prompt_tokens": 120, "completion_tokens": 30}}
     )

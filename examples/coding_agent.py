@@ -15,6 +15,7 @@ import argparse
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ class Agent:
     def __init__(self, repo: Path) -> None:
         self.repo = repo
         self.client = ScriptedAnthropic()
-        self.tools = {
+        self.tools: dict[str, Callable[..., object]] = {
             "list_files": self.list_files,
             "read_file": self.read_file,
             "write_file": self.write_file,

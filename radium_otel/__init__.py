@@ -17,10 +17,9 @@ from radium_otel._internal import constants as _k
 from radium_otel._internal.instance import Radium
 from radium_otel._internal.instrument import (
     SessionScope,
-    instrument,
-    model_recipe,
+    model_decorator,
     record_usage,
-    tool_recipe,
+    tool_decorator,
 )
 from radium_otel._internal.instrument import record_decision as _record_decision
 from radium_otel._internal.processor import SessionSpanProcessor
@@ -152,11 +151,7 @@ def tool(
 
     An exception escaping the function marks the call failed and propagates unchanged.
     """
-
-    def decorate(func: F) -> F:
-        return instrument(func, tool_recipe(name or func.__name__, capture_content), get_instance)
-
-    return decorate(fn) if fn is not None else decorate
+    return tool_decorator(fn, name, capture_content, get_instance)
 
 
 @overload
@@ -179,11 +174,7 @@ def model_call(
     dicts of their shape), from the chunks a generator yields (streams), or from
     `record_usage` called inside.
     """
-
-    def decorate(func: F) -> F:
-        return instrument(func, model_recipe(provider, model, operation), get_instance)
-
-    return decorate(fn) if fn is not None else decorate
+    return model_decorator(fn, provider, model, operation, get_instance)
 
 
 def record_decision(decision: str, tool: str | None = None) -> None:

@@ -566,14 +566,6 @@ def test_methods_are_decorated_like_functions(radium: tuple[Radium, Spans]) -> N
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: radium_otel/_internal/instance.py Radium.tool(name=None, ...) takes the function "
-        "of a bare `@inst.tool` as its `name` and returns the decorator itself, so calling the "
-        "'decorated' function returns a wrapper instead of running it (rad.tool supports both)"
-    ),
-)
 def test_instance_tool_without_parentheses(radium: tuple[Radium, Spans]) -> None:
     inst, _ = radium
     tool: Any = inst.tool  # the bare form does not type-check either

@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -25,10 +25,9 @@ from radium_otel._internal.aggregate import process_metadata
 from radium_otel._internal.errors import log_internal_error, logger, warn_once
 from radium_otel._internal.instrument import (
     SessionScope,
-    instrument,
-    model_recipe,
+    model_decorator,
     record_decision,
-    tool_recipe,
+    tool_decorator,
 )
 from radium_otel._internal.processor import SessionSpanProcessor
 from radium_otel._internal.record import SessionRecord
@@ -117,23 +116,40 @@ class Radium:
         """A session on this instance (see ``rad.session``)."""
         return SessionScope(lambda: self, agent, tags)
 
+    @overload
+    def tool(self, fn: F, /) -> F: ...
+    @overload
     def tool(
-        self, name: str | None = None, *, capture_content: bool | None = None
-    ) -> Callable[[F], F]:
+        self, /, *, name: str | None = None, capture_content: bool | None = None
+    ) -> Callable[[F], F]: ...
+    def tool(
+        self,
+        fn: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        capture_content: bool | None = None,
+    ) -> F | Callable[[F], F]:
         """A tool decorator bound to this instance (see ``rad.tool``)."""
-        return lambda fn: instrument(
-            fn, tool_recipe(name or fn.__name__, capture_content), self._me
-        )
+        return tool_decorator(fn, name, capture_content, self._me)
 
+    @overload
+    def model_call(self, fn: F, /) -> F: ...
+    @overload
     def model_call(
-        self, *, provider: str | None = None, model: str | None = None, operation: str = "chat"
-    ) -> Callable[[F], F]:
+        self, /, *, provider: str | None = None, model: str | None = None, operation: str = "chat"
+    ) -> Callable[[F], F]: ...
+    def model_call(
+        self,
+        fn: F | None = None,
+        /,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        operation: str = "chat",
+    ) -> F | Callable[[F], F]:
         """A model-call decorator bound to this instance (see ``rad.model_call``)."""
-
-        def decorate(fn: F) -> F:
-            return instrument(fn, model_recipe(provider, model, operation), self._me)
-
-        return decorate
+        return model_decorator(fn, provider, model, operation, self._me)
 
     def record_decision(self, decision: str, tool: str | None = None) -> None:
         """Record a decision on this instance (see ``rad.record_decision``)."""

@@ -32,9 +32,11 @@ __all__ = [
     "SessionScope",
     "SpanRecipe",
     "instrument",
+    "model_decorator",
     "model_recipe",
     "record_decision",
     "record_usage",
+    "tool_decorator",
     "tool_recipe",
 ]
 
@@ -163,6 +165,32 @@ def model_recipe(provider: str | None, model: str | None, operation: str) -> Spa
         attributes[k.GEN_AI_REQUEST_MODEL] = model
     name = f"{operation} {model}" if model else operation
     return SpanRecipe(name, attributes, is_model=True, capture_content=False)
+
+
+def tool_decorator(
+    fn: F | None, name: str | None, capture_content: bool | None, get_instance: Callable[[], Radium]
+) -> F | Callable[[F], F]:
+    """``@tool`` and ``@tool(...)``: decorate ``fn`` now, or return the decorator."""
+
+    def decorate(func: F) -> F:
+        return instrument(func, tool_recipe(name or func.__name__, capture_content), get_instance)
+
+    return decorate if fn is None else decorate(fn)
+
+
+def model_decorator(
+    fn: F | None,
+    provider: str | None,
+    model: str | None,
+    operation: str,
+    get_instance: Callable[[], Radium],
+) -> F | Callable[[F], F]:
+    """``@model_call`` and ``@model_call(...)``: decorate ``fn`` now, or return the decorator."""
+
+    def decorate(func: F) -> F:
+        return instrument(func, model_recipe(provider, model, operation), get_instance)
+
+    return decorate if fn is None else decorate(fn)
 
 
 def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) -> F:
@@ -472,7 +500,8 @@ def record_decision(decision: str, tool: str | None, get_instance: Callable[[], 
         span = trace.get_current_span()
         attrs = getattr(span, "attributes", None) or {}
         if (
-            span.is_recording()
+            decision != "reject"  # on a running call it would uncount a call that did run
+            and span.is_recording()
             and attrs.get(k.GEN_AI_OPERATION_NAME) == k.OP_EXECUTE_TOOL
             and k.RADIUM_TOOL_DECISION not in attrs
             and (tool is None or attrs.get(k.GEN_AI_TOOL_NAME) == tool)
