@@ -160,10 +160,20 @@ class SessionState:
         self.decisions[decision] = self.decisions.get(decision, 0) + 1
 
     def compact(self) -> None:
-        """Forget intervals that no open span can overlap any more."""
+        """Forget intervals that no open span can overlap any more.
+
+        Both unions freeze at the same instant: a span classified only when it ended (its
+        start was never announced) is then clipped alike in both, so API time stays within
+        active time and tool time is never negative.
+        """
         watermark = min(self.open_starts.values()) if self.open_starts else None
-        self.api.compact(watermark)
-        self.active.compact(watermark)
+        cuts = [
+            c for c in (self.api.cutoff(watermark), self.active.cutoff(watermark)) if c is not None
+        ]
+        if cuts:
+            cut = max(cuts)
+            self.api.freeze(cut)
+            self.active.freeze(cut)
 
     # --- reading -------------------------------------------------------------------------
     def bounds(self, now_ns: int) -> tuple[int, int]:
@@ -174,6 +184,10 @@ class SessionState:
         end = self.end_ns
         if end is None:
             end = now_ns if self.explicit or self.last_end_ns is None else self.last_end_ns
+        elif not self.explicit and self.last_end_ns is not None:
+            # Known only from spans: a span that ended after the root (timestamps say so)
+            # is still inside the session, so that active time never exceeds wall time.
+            end = max(end, self.last_end_ns)
         return start, max(start, end)
 
     def to_record(self, status: str, now_ns: int) -> SessionRecord:

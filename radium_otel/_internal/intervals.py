@@ -56,19 +56,36 @@ class IntervalUnion:
         ``None`` means no span is open: everything may be frozen except the ``keep`` most
         recent intervals.
         """
+        cut = self.cutoff(watermark)
+        if cut is not None:
+            self.freeze(cut)
+
+    def cutoff(self, watermark: int | None) -> int | None:
+        """How far `compact` would freeze: never past ``watermark``, always keeping the ``keep``
+        most recent intervals; None when there is nothing to freeze.
+        """
         n = len(self._ends) - self._keep
         if n <= 0:
-            return
-        if watermark is not None:
-            n = min(n, bisect_right(self._ends, watermark))
-        if n <= 0:
-            return
-        self._frozen_total += sum(
-            e - s for s, e in zip(self._starts[:n], self._ends[:n], strict=False)
-        )
-        self._frozen_until = self._ends[n - 1]
-        del self._starts[:n]
-        del self._ends[:n]
+            return None
+        cut = self._ends[n - 1]
+        return cut if watermark is None else min(cut, watermark)
+
+    def freeze(self, until: int) -> None:
+        """Fold every interval ending at or before ``until`` into the total, and clip the part
+        of any later interval that lies before ``until`` (it can no longer merge exactly).
+
+        Unions that must stay comparable (API time within active time) are frozen together
+        at one ``until``, so that they clip every later interval alike.
+        """
+        n = bisect_right(self._ends, until)
+        if n:
+            self._frozen_total += sum(
+                e - s for s, e in zip(self._starts[:n], self._ends[:n], strict=False)
+            )
+            del self._starts[:n]
+            del self._ends[:n]
+        if self._frozen_until is None or until > self._frozen_until:
+            self._frozen_until = until
 
     @property
     def total_ns(self) -> int:

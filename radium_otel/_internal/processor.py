@@ -278,6 +278,9 @@ class SessionSpanProcessor(SpanProcessor):
             if entry is None:
                 return None  # started before this processor, or its session is closed
             state = entry.state
+            if self._sessions.get(state.id) is not state:
+                self.late_spans += 1  # its session closed (root ended) while it still ran
+                return None
             state.open_starts.pop(ctx.span_id, None)
             state.saw_span(start_ns, end_ns)
             op = attrs.get(k.GEN_AI_OPERATION_NAME)
@@ -369,7 +372,7 @@ class SessionSpanProcessor(SpanProcessor):
             return None
         if decision not in k.DECISIONS:
             state.dropped_attributes += 1
-            warn_once(f"decision:{decision!r}", "ignoring unknown tool decision %r", decision)
+            warn_once("decision:unknown", "ignoring unknown tool decision %r", decision)
             return None
         state.add_decision(str(decision))
         return str(decision)
@@ -415,6 +418,8 @@ class SessionSpanProcessor(SpanProcessor):
 
 
 def _kind(attrs: Mapping[str, Any], op: object) -> int:
+    if not isinstance(op, str):
+        op = None  # attributes may hold any value (even an unhashable dict)
     if op in k.MODEL_OPERATIONS:
         return _MODEL
     if op == k.OP_EXECUTE_TOOL:
@@ -429,7 +434,8 @@ def _kind(attrs: Mapping[str, Any], op: object) -> int:
 
 
 def _has_usage(attrs: Mapping[str, Any]) -> bool:
-    return any(key in _ALL_TOKEN_KEYS for key in attrs)
+    # SPEC: any ``gen_ai.usage.*`` attribute makes a model call, plus the fallback spellings.
+    return any(key in _ALL_TOKEN_KEYS or key.startswith(k.GEN_AI_USAGE_PREFIX) for key in attrs)
 
 
 def _str(value: object) -> str | None:
