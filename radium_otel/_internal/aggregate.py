@@ -20,6 +20,8 @@ from radium_otel._internal.record import CacheStats, ModelUsage, SessionRecord, 
 __all__ = ["ModelCall", "SessionState", "ToolCall"]
 
 _NS = 1_000_000_000
+COMPACT_STEP = 64  # intervals added between two compaction attempts
+HARD_CAP = 4096  # intervals held at most, even while a long-open span holds them back
 
 
 @dataclass(slots=True)
@@ -84,6 +86,7 @@ class SessionState:
         "last_end_ns",
         "metadata",
         "models",
+        "next_compact_at",
         "open_starts",
         "root_span_id",
         "start_ns",
@@ -109,9 +112,10 @@ class SessionState:
         self.metadata = metadata
         self.api = IntervalUnion()
         self.active = IntervalUnion()
-        # Start times of open model/tool spans: nothing ending before the earliest of them
-        # can still overlap a future interval.
+        # Start times of open spans (all but agent/session roots, which contain everything):
+        # nothing ending before the earliest of them can still overlap a future interval.
         self.open_starts: dict[int, int] = {}
+        self.next_compact_at = 2 * COMPACT_STEP
         self.tools: dict[str, _ToolAcc] = {}
         self.models: dict[tuple[str, str | None], _ModelAcc] = {}
         self.decisions: dict[str, int] = {}
@@ -159,14 +163,28 @@ class SessionState:
         """Count one user decision about a tool call."""
         self.decisions[decision] = self.decisions.get(decision, 0) + 1
 
-    def compact(self) -> None:
-        """Forget intervals that no open span can overlap any more.
+    def maybe_compact(self) -> None:
+        """Forget intervals that no open span can overlap any more, now and then.
+
+        Tried whenever 64 more intervals piled up since the last try. Normally nothing that
+        an open span could still overlap is frozen, which keeps the unions exact; past
+        ``HARD_CAP`` intervals (a span open for a very long time holds everything back)
+        memory wins and the oldest are frozen anyway.
+        """
+        held = len(self.active)
+        if held < self.next_compact_at:
+            return
+        self.compact(force=held > HARD_CAP)
+        self.next_compact_at = len(self.active) + COMPACT_STEP
+
+    def compact(self, *, force: bool = False) -> None:
+        """Freeze what no open span can overlap (everything but the recent few if ``force``).
 
         Both unions freeze at the same instant: a span classified only when it ended (its
         start was never announced) is then clipped alike in both, so API time stays within
         active time and tool time is never negative.
         """
-        watermark = min(self.open_starts.values()) if self.open_starts else None
+        watermark = None if force or not self.open_starts else min(self.open_starts.values())
         cuts = [
             c for c in (self.api.cutoff(watermark), self.active.cutoff(watermark)) if c is not None
         ]

@@ -79,7 +79,6 @@ class _Open:
 
     state: SessionState
     parent_id: int | None
-    kind: int  # _MODEL, _TOOL or 0, as far as known at start
     covered: bool = False  # a model call inside it was counted: it is a wrapper, not a request
 
 
@@ -191,7 +190,7 @@ class SessionSpanProcessor(SpanProcessor):
         ctx = span.get_span_context()
         if ctx is None:
             return
-        attrs = span.attributes or {}
+        attrs = _attributes(span)
         op = attrs.get(k.GEN_AI_OPERATION_NAME)
         conv = attrs.get(k.GEN_AI_CONVERSATION_ID)
         parent = span.parent
@@ -205,8 +204,9 @@ class SessionSpanProcessor(SpanProcessor):
             if state is None:
                 return
             kind = _kind(attrs, op)
-            self._open[ctx.span_id] = _Open(state, parent_id, kind)
-            if kind:
+            self._open[ctx.span_id] = _Open(state, parent_id)
+            if kind or (op != k.OP_INVOKE_AGENT and state.root_span_id != ctx.span_id):
+                # Any span may still turn out to be a model call (usage set late).
                 state.open_starts[ctx.span_id] = start_ns
         if not isinstance(conv, str) or not conv:
             span.set_attribute(k.GEN_AI_CONVERSATION_ID, state.id)
@@ -222,6 +222,9 @@ class SessionSpanProcessor(SpanProcessor):
     ) -> SessionState | None:
         """The session a starting span belongs to, opening one when the span starts it."""
         if isinstance(conv, str) and conv:
+            known = self._sessions.get(conv)
+            if known is not None and known.root_span_id is not None:
+                return known  # the common case: a span of an open session
             sid = _session_id(conv)
             if sid in self._closed:
                 self.late_spans += 1
@@ -272,7 +275,7 @@ class SessionSpanProcessor(SpanProcessor):
             return None
         start_ns = span.start_time or 0
         end_ns = span.end_time or start_ns
-        attrs = span.attributes or {}
+        attrs = _attributes(span)
         with self._lock:
             entry = self._open.pop(ctx.span_id, None)
             if entry is None:
@@ -291,7 +294,7 @@ class SessionSpanProcessor(SpanProcessor):
                 self._count_tool_call(state, span, attrs, start_ns, end_ns)
             else:
                 self._count_decision(state, attrs)
-            state.compact()
+            state.maybe_compact()
             if state.root_span_id == ctx.span_id:
                 state.end_ns = end_ns
                 failed = span.status.status_code is StatusCode.ERROR
@@ -415,6 +418,23 @@ class SessionSpanProcessor(SpanProcessor):
             self._on_session_end(record)
         except Exception as exc:
             log_internal_error("session end", exc)
+
+
+def _attributes(span: ReadableSpan) -> Mapping[str, Any]:
+    """The span's attributes as a plain mapping, cheaply.
+
+    ``span.attributes`` wraps the SDK's ``BoundedAttributes`` in a ``MappingProxyType``, and
+    every ``.get`` through them runs Python-level ``Mapping`` code (about 1 µs here); this
+    runs for every span, several lookups each, so read the dict underneath when the SDK has
+    one (checked by a test) and fall back to the public property otherwise.
+    """
+    raw = getattr(span, "_attributes", None)
+    inner = getattr(raw, "_dict", None)
+    if type(inner) is dict:
+        return inner
+    if type(raw) is dict:
+        return raw
+    return span.attributes or {}
 
 
 def _kind(attrs: Mapping[str, Any], op: object) -> int:
