@@ -465,3 +465,21 @@ def test_workspace_explicit_then_environment(
     assert resolve_workspace(cwd=tmp_path / "a") == tmp_path / "env"
     assert resolve_workspace(tmp_path / "explicit", cwd=tmp_path / "a") == tmp_path / "explicit"
     assert sessions_dir(tmp_path) == tmp_path / ".radium" / "_internals" / "sessions"
+
+
+def test_the_store_keeps_itself_out_of_git_status(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    store = SessionStore(sessions_dir(tmp_path))
+    store.write(
+        SessionRecord(
+            id="abcd1234", status="completed", start_time=datetime(2026, 1, 1, tzinfo=timezone.utc)
+        )
+    )
+    status = subprocess.run(
+        ["git", "-C", str(tmp_path), "status", "--porcelain", "--untracked-files=all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout == ""
+    assert (tmp_path / ".radium" / "_internals" / "sessions" / "abcd1234.json").is_file()

@@ -530,14 +530,17 @@ _USAGE_ATTRIBUTES = (
 def _set_usage(span: Span, usage: Usage, *, overwrite: bool) -> None:
     """Put ``usage`` on ``span``; unless ``overwrite``, what is already there wins."""
     attrs = getattr(span, "attributes", None) or {}
+    new: dict[str, Any] = {}
     # Tokens already there come from rad.record_usage(): it said what this request used.
     if overwrite or not any(key in attrs for _, key in _USAGE_ATTRIBUTES):
         for field, key in _USAGE_ATTRIBUTES:
             value = getattr(usage, field)
             if value is not None:
-                span.set_attribute(key, value)
+                new[key] = value
     if usage.response_model and (overwrite or k.GEN_AI_RESPONSE_MODEL not in attrs):
-        span.set_attribute(k.GEN_AI_RESPONSE_MODEL, usage.response_model)
+        new[k.GEN_AI_RESPONSE_MODEL] = usage.response_model
+    if new:
+        span.set_attributes(new)
 
 
 def _set_error(span: Span, exc: BaseException) -> None:

@@ -95,6 +95,11 @@ class SessionStore:
                 pass
             else:
                 os.chmod(folder, 0o700)
+                if folder == self.folder.parent:
+                    # Keep the store out of `git status` and of code-change snapshots.
+                    ignore = folder / ".gitignore"
+                    ignore.write_text("# radium-otel's local session store\n*\n")
+                    os.chmod(ignore, 0o600)
         if self.folder.is_symlink():
             raise OSError(errno.ELOOP, f"sessions folder is a symlink: {self.folder}")
 

@@ -295,6 +295,8 @@ def _walk(obj: object, path: _Path) -> object:
 def _get(obj: object, name: str) -> object:
     """``obj[name]`` for a mapping, ``obj.name`` otherwise; ``None`` when absent or failing."""
     try:
+        if type(obj) is dict:  # the common case, without the ABC check below
+            return obj.get(name)
         if isinstance(obj, Mapping):
             return obj.get(name)
         return getattr(obj, name, None)
@@ -305,7 +307,7 @@ def _get(obj: object, name: str) -> object:
 def _has(obj: object, name: str) -> bool:
     """Whether ``obj`` has the key or attribute ``name``, even when its value is ``None``."""
     try:
-        if isinstance(obj, Mapping):
+        if type(obj) is dict or isinstance(obj, Mapping):
             return name in obj
         return hasattr(obj, name)
     except Exception:
