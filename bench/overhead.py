@@ -91,8 +91,14 @@ def main() -> None:
     for name, values in results.items():
         spread = statistics.quantiles(values, n=4) if len(values) >= 4 else values
         print(f"  {name:<10} {med[name]:8.2f}   (IQR {spread[0]:.2f}–{spread[-1]:.2f})")
-    print(f"  tool  / bare span = {med['tool'] / med['bare_span']:.3f}x")
-    print(f"  model / bare span = {med['model'] / med['bare_span']:.3f}x")
+    # Ratios per round (both sides measured back to back), then their median: robust to the
+    # machine speeding up or slowing down between rounds.
+    for name in ("tool", "model"):
+        ratios = [r / b for r, b in zip(results[name], results["bare_span"], strict=True)]
+        print(
+            f"  {name:<5} / bare span = {statistics.median(ratios):.3f}x "
+            f"(per-round median; min {min(ratios):.3f}x, max {max(ratios):.3f}x)"
+        )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from typing import Any
 from radium_otel._internal.intervals import IntervalUnion
 from radium_otel._internal.record import CacheStats, ModelUsage, SessionRecord, ToolStats
 
-__all__ = ["ModelCall", "SessionState", "ToolCall"]
+__all__ = ["ModelCall", "SessionState"]
 
 _NS = 1_000_000_000
 COMPACT_STEP = 64  # intervals added between two compaction attempts
@@ -38,16 +38,6 @@ class ModelCall:
     cache_read_tokens: int = 0
     cache_creation_tokens: int = 0
     reasoning_tokens: int = 0
-
-
-@dataclass(slots=True)
-class ToolCall:
-    """One executed tool call, read from a finished span."""
-
-    name: str
-    start_ns: int
-    end_ns: int
-    error_type: str | None  # None: success
 
 
 @dataclass(slots=True)
@@ -122,13 +112,6 @@ class SessionState:
         self.dropped_attributes = 0
 
     # --- feeding -------------------------------------------------------------------------
-    def saw_span(self, start_ns: int, end_ns: int) -> None:
-        """Widen the observed bounds with any span of this session."""
-        if self.first_start_ns is None or start_ns < self.first_start_ns:
-            self.first_start_ns = start_ns
-        if self.last_end_ns is None or end_ns > self.last_end_ns:
-            self.last_end_ns = end_ns
-
     def add_model_call(self, call: ModelCall) -> None:
         """Count one model request and its time."""
         acc = self.models.get((call.model, call.provider))
@@ -145,19 +128,19 @@ class SessionState:
         self.api.add(call.start_ns, call.end_ns)
         self.active.add(call.start_ns, call.end_ns)
 
-    def add_tool_call(self, call: ToolCall) -> None:
-        """Count one executed tool call and its time."""
-        acc = self.tools.get(call.name)
+    def add_tool_call(self, name: str, start_ns: int, end_ns: int, error_type: str | None) -> None:
+        """Count one executed tool call (failed when ``error_type`` is set) and its time."""
+        acc = self.tools.get(name)
         if acc is None:
-            acc = self.tools[call.name] = _ToolAcc()
+            acc = self.tools[name] = _ToolAcc()
         acc.calls += 1
-        if call.error_type is None:
+        if error_type is None:
             acc.successes += 1
         else:
             acc.failures += 1
-            acc.error_types[call.error_type] = acc.error_types.get(call.error_type, 0) + 1
-        acc.duration_ns += max(0, call.end_ns - call.start_ns)
-        self.active.add(call.start_ns, call.end_ns)
+            acc.error_types[error_type] = acc.error_types.get(error_type, 0) + 1
+        acc.duration_ns += max(0, end_ns - start_ns)
+        self.active.add(start_ns, end_ns)
 
     def add_decision(self, decision: str) -> None:
         """Count one user decision about a tool call."""

@@ -16,7 +16,6 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.context import Context
@@ -24,7 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode, get_current_span
 
 from radium_otel._internal import constants as k
-from radium_otel._internal.aggregate import ModelCall, SessionState, ToolCall, process_metadata
+from radium_otel._internal.aggregate import ModelCall, SessionState, process_metadata
 from radium_otel._internal.errors import log_internal_error, warn_once
 from radium_otel._internal.record import SessionRecord
 from radium_otel._internal.store import is_safe_id
@@ -73,13 +72,9 @@ def current_session_id() -> str | None:
     return value if isinstance(value, str) else None
 
 
-@dataclass(slots=True)
-class _Open:
-    """What the processor remembers about a span between its start and its end."""
-
-    state: SessionState
-    parent_id: int | None
-    covered: bool = False  # a model call inside it was counted: it is a wrapper, not a request
+# What the processor remembers about a span between its start and its end: its session and
+# its parent's span id (a tuple: this is created for every span).
+_Open = tuple[SessionState, "int | None"]
 
 
 class SessionSpanProcessor(SpanProcessor):
@@ -103,6 +98,8 @@ class SessionSpanProcessor(SpanProcessor):
         self._lock = threading.Lock()
         self._sessions: dict[str, SessionState] = {}
         self._open: dict[int, _Open] = {}
+        # Open spans a counted model call ran inside: wrappers of a request, not requests.
+        self._covered: set[int] = set()
         self._closed: OrderedDict[str, None] = OrderedDict()
         self._default: SessionState | None = None
         self.late_spans = 0
@@ -178,6 +175,7 @@ class SessionSpanProcessor(SpanProcessor):
                 for s in list(self._sessions.values())
             ]
             self._open.clear()
+            self._covered.clear()
         for record in records:
             self._publish(record)
 
@@ -200,11 +198,13 @@ class SessionSpanProcessor(SpanProcessor):
             if self._shut_down:
                 return
             parent_open = self._open.get(parent_id) if parent_id is not None else None
-            state = self._state_for(attrs, op, conv, parent_open, start_ns, ctx.span_id)
+            state = self._state_for(
+                attrs, op, conv, parent_open[0] if parent_open else None, start_ns, ctx.span_id
+            )
             if state is None:
                 return
             kind = _kind(attrs, op)
-            self._open[ctx.span_id] = _Open(state, parent_id)
+            self._open[ctx.span_id] = (state, parent_id)
             if kind or (op != k.OP_INVOKE_AGENT and state.root_span_id != ctx.span_id):
                 # Any span may still turn out to be a model call (usage set late).
                 state.open_starts[ctx.span_id] = start_ns
@@ -216,7 +216,7 @@ class SessionSpanProcessor(SpanProcessor):
         attrs: Mapping[str, Any],
         op: object,
         conv: object,
-        parent_open: _Open | None,
+        parent_state: SessionState | None,
         start_ns: int,
         span_id: int,
     ) -> SessionState | None:
@@ -236,7 +236,7 @@ class SessionSpanProcessor(SpanProcessor):
                 if sid != conv:
                     state.metadata["conversation_id"] = conv
             if (root or op == k.OP_INVOKE_AGENT) and state.root_span_id is None:
-                if parent_open is None or parent_open.state is not state:
+                if parent_state is not state:
                     state.root_span_id = span_id
                     _describe(state, attrs.get(k.GEN_AI_AGENT_NAME), None)
             if root:
@@ -244,8 +244,8 @@ class SessionSpanProcessor(SpanProcessor):
                 state.start_ns = start_ns
                 _describe(state, None, _tags(attrs))
             return state
-        if parent_open is not None:
-            return parent_open.state
+        if parent_state is not None:
+            return parent_state
         current = session_context.get()
         if current is not None:
             found = self._sessions.get(current)
@@ -280,16 +280,23 @@ class SessionSpanProcessor(SpanProcessor):
             entry = self._open.pop(ctx.span_id, None)
             if entry is None:
                 return None  # started before this processor, or its session is closed
-            state = entry.state
+            state, parent_id = entry
+            covered = False
+            if self._covered:
+                covered = ctx.span_id in self._covered
+                self._covered.discard(ctx.span_id)
             if self._sessions.get(state.id) is not state:
                 self.late_spans += 1  # its session closed (root ended) while it still ran
                 return None
             state.open_starts.pop(ctx.span_id, None)
-            state.saw_span(start_ns, end_ns)
+            if state.first_start_ns is None or start_ns < state.first_start_ns:
+                state.first_start_ns = start_ns
+            if state.last_end_ns is None or end_ns > state.last_end_ns:
+                state.last_end_ns = end_ns
             op = attrs.get(k.GEN_AI_OPERATION_NAME)
             kind = _kind(attrs, op) or (_MODEL if _has_usage(attrs) else 0)
-            if kind == _MODEL and not entry.covered:
-                self._count_model_call(state, entry, span, attrs, start_ns, end_ns)
+            if kind == _MODEL and not covered:
+                self._count_model_call(state, parent_id, span, attrs, start_ns, end_ns)
             elif kind == _TOOL:
                 self._count_tool_call(state, span, attrs, start_ns, end_ns)
             else:
@@ -304,7 +311,7 @@ class SessionSpanProcessor(SpanProcessor):
     def _count_model_call(
         self,
         state: SessionState,
-        entry: _Open,
+        parent_id: int | None,
         span: ReadableSpan,
         attrs: Mapping[str, Any],
         start_ns: int,
@@ -341,13 +348,12 @@ class SessionSpanProcessor(SpanProcessor):
         )
         # Wrappers of this request (a decorated function around an instrumented client)
         # must not count it again.
-        parent_id = entry.parent_id
         while parent_id is not None:
             parent = self._open.get(parent_id)
-            if parent is None or parent.state is not state:
+            if parent is None or parent[0] is not state:
                 break
-            parent.covered = True
-            parent_id = parent.parent_id
+            self._covered.add(parent_id)
+            parent_id = parent[1]
 
     def _count_tool_call(
         self,
@@ -365,9 +371,7 @@ class SessionSpanProcessor(SpanProcessor):
             span.status.status_code is StatusCode.ERROR
             or attrs.get(k.RADIUM_TOOL_OUTCOME) == "failure"
         )
-        state.add_tool_call(
-            ToolCall(name, start_ns, end_ns, _error_type(span, attrs) if failed else None)
-        )
+        state.add_tool_call(name, start_ns, end_ns, _error_type(span, attrs) if failed else None)
 
     def _count_decision(self, state: SessionState, attrs: Mapping[str, Any]) -> str | None:
         decision = attrs.get(k.RADIUM_TOOL_DECISION)
