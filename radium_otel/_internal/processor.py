@@ -188,6 +188,7 @@ class SessionSpanProcessor(SpanProcessor):
         ctx = span.get_span_context()
         if ctx is None:
             return
+        span_id = ctx.span_id
         attrs = _attributes(span)
         op = attrs.get(k.GEN_AI_OPERATION_NAME)
         conv = attrs.get(k.GEN_AI_CONVERSATION_ID)
@@ -199,15 +200,15 @@ class SessionSpanProcessor(SpanProcessor):
                 return
             parent_open = self._open.get(parent_id) if parent_id is not None else None
             state = self._state_for(
-                attrs, op, conv, parent_open[0] if parent_open else None, start_ns, ctx.span_id
+                attrs, op, conv, parent_open[0] if parent_open else None, start_ns, span_id
             )
             if state is None:
                 return
-            kind = _kind(attrs, op)
-            self._open[ctx.span_id] = (state, parent_id)
-            if kind or (op != k.OP_INVOKE_AGENT and state.root_span_id != ctx.span_id):
-                # Any span may still turn out to be a model call (usage set late).
-                state.open_starts[ctx.span_id] = start_ns
+            self._open[span_id] = (state, parent_id)
+            if op != k.OP_INVOKE_AGENT:
+                # Any span but an agent run (which contains everything) may still turn out to
+                # be a model call (usage set late): hold compaction back while it is open.
+                state.open_starts[span_id] = start_ns
         if not isinstance(conv, str) or not conv:
             span.set_attribute(k.GEN_AI_CONVERSATION_ID, state.id)
 
@@ -273,22 +274,23 @@ class SessionSpanProcessor(SpanProcessor):
         ctx = span.get_span_context()
         if ctx is None:
             return None
+        span_id = ctx.span_id
         start_ns = span.start_time or 0
         end_ns = span.end_time or start_ns
         attrs = _attributes(span)
         with self._lock:
-            entry = self._open.pop(ctx.span_id, None)
+            entry = self._open.pop(span_id, None)
             if entry is None:
                 return None  # started before this processor, or its session is closed
             state, parent_id = entry
             covered = False
             if self._covered:
-                covered = ctx.span_id in self._covered
-                self._covered.discard(ctx.span_id)
+                covered = span_id in self._covered
+                self._covered.discard(span_id)
             if self._sessions.get(state.id) is not state:
                 self.late_spans += 1  # its session closed (root ended) while it still ran
                 return None
-            state.open_starts.pop(ctx.span_id, None)
+            state.open_starts.pop(span_id, None)
             if state.first_start_ns is None or start_ns < state.first_start_ns:
                 state.first_start_ns = start_ns
             if state.last_end_ns is None or end_ns > state.last_end_ns:
@@ -302,7 +304,7 @@ class SessionSpanProcessor(SpanProcessor):
             else:
                 self._count_decision(state, attrs)
             state.maybe_compact()
-            if state.root_span_id == ctx.span_id:
+            if state.root_span_id == span_id:
                 state.end_ns = end_ns
                 failed = span.status.status_code is StatusCode.ERROR
                 return self._close(state, "failed" if failed else "completed")
