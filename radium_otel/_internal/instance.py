@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from radium_otel._internal.aggregate import process_metadata
 from radium_otel._internal.errors import log_internal_error, logger, warn_once
+from radium_otel._internal.hooks import SessionHook, default_hooks
 from radium_otel._internal.instrument import (
     SessionScope,
     model_decorator,
@@ -47,6 +48,7 @@ class Radium:
     ``tracer_provider``: an SDK provider to attach to; by default the global one when the
     application already set an SDK provider, else a new provider (set as global when
     ``set_global``). ``time_ns`` is the clock for checkpoints and span-less sessions.
+    ``hooks`` add measurements at session start and end (default: `default_hooks`).
     """
 
     def __init__(
@@ -62,15 +64,18 @@ class Radium:
         checkpoint_interval_s: float = DEFAULT_CHECKPOINT_S,
         set_global: bool = True,
         time_ns: Callable[[], int] = time.time_ns,
+        hooks: Sequence[SessionHook] | None = None,
     ) -> None:
         self.workspace = resolve_workspace(workspace)
         self.store = SessionStore(sessions_dir(self.workspace))
         self.capture_content = capture_content
         self.print_summary = print_summary and os.environ.get("RADIUM_SUMMARY", "1") != "0"
+        self.hooks = list(default_hooks(self.workspace) if hooks is None else hooks)
         git = _git_metadata(self.workspace)
         self.service_name = service_name or "unknown_service"
         self.processor = SessionSpanProcessor(
             self._session_ended,
+            on_session_open=self._session_opened,
             time_ns=time_ns,
             metadata=lambda: {**process_metadata(), **git, "service.name": self.service_name},
         )
@@ -168,7 +173,19 @@ class Radium:
         with self._write_lock:
             return self._recent.get(session_id)
 
+    def _session_opened(self, session_id: str) -> None:
+        for hook in self.hooks:
+            try:
+                hook.session_started(session_id)
+            except Exception as exc:
+                log_internal_error(f"{type(hook).__name__}.session_started", exc)
+
     def _session_ended(self, record: SessionRecord) -> None:
+        for hook in self.hooks:
+            try:
+                record = hook.session_ended(record)
+            except Exception as exc:
+                log_internal_error(f"{type(hook).__name__}.session_ended", exc)
         with self._write_lock:
             self._finished.add(record.id)
             self._recent[record.id] = record

@@ -80,7 +80,8 @@ _Open = tuple[SessionState, "int | None"]
 class SessionSpanProcessor(SpanProcessor):
     """Aggregates finished spans into sessions and hands finished sessions on.
 
-    ``on_session_end`` receives the final record of each session (outside the lock).
+    ``on_session_open`` receives the id of each new session and ``on_session_end`` its final
+    record (both called outside the lock, in the thread whose span opened or closed it).
     ``time_ns`` is the clock used only for sessions opened without a span and for
     checkpoints; session bounds otherwise come from the spans' own timestamps.
     """
@@ -89,10 +90,13 @@ class SessionSpanProcessor(SpanProcessor):
         self,
         on_session_end: Callable[[SessionRecord], None] | None = None,
         *,
+        on_session_open: Callable[[str], None] | None = None,
         time_ns: Callable[[], int] = time.time_ns,
         metadata: Callable[[], dict[str, Any]] = process_metadata,
     ) -> None:
         self._on_session_end = on_session_end
+        self._on_session_open = on_session_open
+        self._opened: list[str] = []  # sessions opened under the lock, announced after it
         self._time_ns = time_ns
         self._metadata = metadata
         self._lock = threading.Lock()
@@ -119,6 +123,7 @@ class SessionSpanProcessor(SpanProcessor):
         with self._lock:
             state = self._new_state(sid, start_ns=start_ns or self._time_ns(), explicit=True)
             _describe(state, agent, tags)
+        self._announce_opened()
         return sid
 
     def end_session(
@@ -211,6 +216,8 @@ class SessionSpanProcessor(SpanProcessor):
                 state.open_starts[span_id] = start_ns
         if not isinstance(conv, str) or not conv:
             span.set_attribute(k.GEN_AI_CONVERSATION_ID, state.id)
+        if self._opened:
+            self._announce_opened()
 
     def _state_for(
         self,
@@ -268,7 +275,19 @@ class SessionSpanProcessor(SpanProcessor):
     def _new_state(self, sid: str, *, start_ns: int | None, explicit: bool) -> SessionState:
         state = SessionState(sid, start_ns=start_ns, explicit=explicit, metadata=self._metadata())
         self._sessions[sid] = state
+        if self._on_session_open is not None:
+            self._opened.append(sid)
         return state
+
+    def _announce_opened(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for sid in opened:
+            try:
+                if self._on_session_open is not None:
+                    self._on_session_open(sid)
+            except Exception as exc:
+                log_internal_error("session open", exc)
 
     def _on_end(self, span: ReadableSpan) -> SessionRecord | None:
         ctx = span.get_span_context()

@@ -1,0 +1,31 @@
+"""Session hooks: work that belongs to a session's start and end, beside the span totals.
+
+A hook is told when a session opens (in the thread whose span opened it: start background
+work there, never block) and gets the final record when it ends, returning it enriched
+(code changes, cost, ...). A failing hook is logged and skipped; the record is still written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from radium_otel._internal.record import SessionRecord
+
+__all__ = ["SessionHook", "default_hooks"]
+
+
+class SessionHook(Protocol):
+    """Extra measurements of a session, taken at its start and end."""
+
+    def session_started(self, session_id: str) -> None:
+        """A session opened; must return quickly (start background work, if any)."""
+
+    def session_ended(self, record: SessionRecord) -> SessionRecord:
+        """The session's final record; returns it with this hook's fields filled in."""
+
+
+def default_hooks(workspace: Path) -> list[SessionHook]:
+    """The hooks every `Radium` runs unless told otherwise."""
+    del workspace  # used by the built-in hooks as they arrive
+    return []
