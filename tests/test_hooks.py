@@ -36,7 +36,11 @@ class Broken:
 def test_hooks_see_every_session_open_and_enrich_its_final_record(tmp_path: Path) -> None:
     hook = Recorder()
     with isolated(tmp_path, hooks=[hook]) as (inst, _):
-        work = inst.tool(lambda: 1)
+
+        @inst.tool
+        def work() -> int:
+            return 1
+
         with inst.session(agent="a") as s:
             work()
         work()  # outside any session: the default session, closed at shutdown
@@ -55,8 +59,13 @@ def test_a_failing_hook_is_logged_and_the_record_still_written(
     raise_internal_errors(False)
     try:
         with isolated(tmp_path, hooks=[Broken(), Recorder()]) as (inst, _):
+
+            @inst.tool
+            def work() -> int:
+                return 1
+
             with caplog.at_level(logging.WARNING, logger="radium_otel"), inst.session() as s:
-                inst.tool(lambda: 1)()
+                work()
     finally:
         raise_internal_errors(None)
     assert s.record is not None
