@@ -26,6 +26,7 @@ class SessionHook(Protocol):
 
 
 def default_hooks(workspace: Path) -> list[SessionHook]:
-    """The hooks every `Radium` runs unless told otherwise."""
-    del workspace  # used by the built-in hooks as they arrive
-    return []
+    """The hooks every `Radium` runs unless told otherwise: code changes from git snapshots."""
+    from radium_otel._internal.codechanges import CodeChangeTracker
+
+    return [CodeChangeTracker(workspace)]
