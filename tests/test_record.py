@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 from radium_otel._internal.record import (
     SCHEMA_VERSION,
     CacheStats,
+    ModelUsage,
+    PricingInfo,
     RecordError,
     SessionRecord,
     format_time,
@@ -54,6 +57,7 @@ def test_to_json_has_the_spec_fields_in_order(make_record: RecordFactory) -> Non
         "model_usage",
         "cache_stats",
         "cost_usd",
+        "pricing",
         "diagnostics",
     ]
     assert data["schema_version"] == SCHEMA_VERSION == 1
@@ -76,9 +80,11 @@ def test_to_json_has_the_spec_fields_in_order(make_record: RecordFactory) -> Non
             "output_tokens": 1200,
             "cache_read_tokens": 14000,
             "cache_creation_tokens": 2000,
+            "cache_creation_1h_tokens": 0,
             "reasoning_tokens": 0,
             "latency_s": 40.3,
             "cost_usd": 0.0651,
+            "cache_savings_usd": None,
         }
     ]
     assert data["cache_stats"] == {
@@ -110,7 +116,49 @@ def test_missing_optional_fields_take_their_defaults() -> None:
     assert record.end_time is None
     assert record.code_changes is None
     assert record.cost_usd is None
+    assert record.pricing is None
     assert record.cache_stats == CacheStats()
+
+
+def test_pricing_and_partial_costs_round_trip_with_null_not_zero(
+    make_record: RecordFactory,
+) -> None:
+    unpriced = ModelUsage(model="acme-1", provider="acme", requests=2, input_tokens=500)
+    priced = make_record().model_usage[0]
+    record = make_record(
+        model_usage=[
+            replace(priced, cache_creation_1h_tokens=500, cache_savings_usd=0.0378),
+            unpriced,
+        ],
+        pricing=PricingInfo(
+            version="0.2.3",
+            overrides=".radium/pricing.toml",
+            unpriced_models=("acme-1",),
+            partial=True,
+        ),
+    )
+
+    data = json.loads(json.dumps(record.to_json()))
+
+    assert data["pricing"] == {
+        "source": "genai-prices",
+        "version": "0.2.3",
+        "overrides": ".radium/pricing.toml",
+        "unpriced_models": ["acme-1"],
+        "estimated_models": [],
+        "partial": True,
+        "error": None,
+    }
+    assert data["model_usage"][0]["cache_creation_1h_tokens"] == 500
+    assert data["model_usage"][0]["cache_savings_usd"] == 0.0378
+    assert data["model_usage"][1]["cost_usd"] is None
+    assert data["model_usage"][1]["cache_savings_usd"] is None
+    assert SessionRecord.from_json(data) == record
+
+
+def test_records_without_pricing_read_as_not_priced() -> None:
+    record = SessionRecord.from_json({**MINIMAL, "cost_usd": 0.5, "pricing": None})
+    assert (record.cost_usd, record.pricing) == (0.5, None)
 
 
 def test_unknown_fields_are_ignored() -> None:
@@ -161,6 +209,11 @@ def test_newer_schema_version_is_refused_with_a_clear_message() -> None:
         ({**MINIMAL, "model_usage": {}}, "field 'model_usage' must be a list of objects"),
         ({**MINIMAL, "model_usage": [{"requests": 1}]}, "field 'model' must be a non-empty"),
         ({**MINIMAL, "decisions": {"accept": -2}}, "expected a non-negative integer"),
+        ({**MINIMAL, "pricing": []}, "field 'pricing' must be an object"),
+        (
+            {**MINIMAL, "pricing": {"unpriced_models": "acme-1"}},
+            "field 'unpriced_models' must be a list of strings",
+        ),
     ],
 )
 def test_unusable_records_are_refused(data: Any, message: str) -> None:

@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from radium_otel._internal.record import ModelUsage, SessionRecord
+from radium_otel._internal.record import CacheStats, ModelUsage, PricingInfo, SessionRecord
 from radium_otel._internal.render import (
     format_count,
     format_duration,
     format_percent,
+    format_usd,
     render_summary,
     split_percent,
     summary_text,
@@ -71,6 +72,8 @@ def test_full_record_shows_agent_agreement_models_tokens_and_cost(
         "Model Requests:             7 (1 failed)\n"
         "Tokens:                     21,000 in (14,000 cached) · 1,200 out\n"
         "Cost:                       $0.07\n"
+        "Savings Highlight:          14,000 (66.7%) of input tokens were served from the cache, "
+        "saving $0.04.\n"
         "\n"
         "Performance\n"
         "Wall Time:                  1m 30s\n"
@@ -257,3 +260,88 @@ def test_shown_percentages_add_up_to_100(a: float, b: float) -> None:
     first, second = split_percent(a, b)
     total = Decimal(f"{first:.1f}") + Decimal(f"{second:.1f}")
     assert total == (Decimal("100.0") if a + b > 0 else Decimal("0.0"))
+
+
+# --- cost and cache savings (SPEC "Cost", "Rates") -------------------------------------------
+PRICED = PricingInfo(version="0.2.3")
+SONNET = ModelUsage(
+    model="claude-sonnet-4-5",
+    provider="anthropic",
+    requests=1,
+    input_tokens=66_000,
+    output_tokens=1_500,
+    cache_read_tokens=50_000,
+    cache_creation_tokens=14_000,
+    cost_usd=0.105,
+    cache_savings_usd=0.135,
+)
+UNKNOWN = ModelUsage(model="acme-1", provider="acme", requests=2, input_tokens=4_000)
+
+
+def summary_lines(record: SessionRecord, *labels: str) -> list[str]:
+    return [line for line in render_summary(record).splitlines() if line.startswith(labels)]
+
+
+def test_priced_session_shows_cost_and_savings_highlight(seed_record: SessionRecord) -> None:
+    record = replace(
+        seed_record,
+        model_usage=[SONNET],
+        cache_stats=CacheStats(cache_read_tokens=50_000, savings_usd=0.135),
+        cost_usd=0.105,
+        pricing=PRICED,
+    )
+    assert summary_lines(record, "Cost:", "Savings") == [
+        "Cost:                       $0.11",
+        "Savings Highlight:          50,000 (75.8%) of input tokens were served from the cache, "
+        "saving $0.14.",
+    ]
+
+
+def test_partly_unpriced_session_shows_at_least_and_names_the_count(
+    seed_record: SessionRecord,
+) -> None:
+    record = replace(
+        seed_record,
+        model_usage=[SONNET, replace(UNKNOWN, cache_read_tokens=1_000)],
+        cache_stats=CacheStats(cache_read_tokens=51_000, savings_usd=0.135),
+        cost_usd=0.105,
+        pricing=replace(PRICED, unpriced_models=("acme-1",), partial=True),
+    )
+    assert summary_lines(record, "Cost:", "Savings") == [
+        "Cost:                       ≥ $0.11 (1 model unpriced)",
+        "Savings Highlight:          51,000 (72.9%) of input tokens were served from the cache, "
+        "saving at least $0.14.",
+    ]
+    data = record.to_json()
+    assert data["cost_usd"] == 0.105
+    assert data["model_usage"][1]["cost_usd"] is None
+    assert data["pricing"]["partial"] is True
+
+
+def test_wholly_unpriced_session_shows_na_never_zero(seed_record: SessionRecord) -> None:
+    record = replace(
+        seed_record,
+        model_usage=[replace(UNKNOWN, cache_read_tokens=1_000), replace(UNKNOWN, model="acme-2")],
+        cache_stats=CacheStats(cache_read_tokens=1_000),
+        cost_usd=None,
+        pricing=replace(PRICED, unpriced_models=("acme-1", "acme-2"), partial=True),
+    )
+    assert summary_lines(record, "Cost:", "Savings") == [
+        "Cost:                       n/a (2 models unpriced)",
+        "Savings Highlight:          1,000 (12.5%) of input tokens were served from the cache.",
+    ]
+    assert record.to_json()["cost_usd"] is None
+    assert format_usd(None) == "n/a"
+
+
+def test_cost_estimated_from_totals_and_broken_prices(seed_record: SessionRecord) -> None:
+    estimated = replace(
+        seed_record, cost_usd=0.2925, pricing=replace(PRICED, estimated_models=("gemini",))
+    )
+    assert summary_lines(estimated, "Cost:") == [
+        "Cost:                       ≈ $0.29 (1 estimated from totals)"
+    ]
+    broken = replace(seed_record, pricing=PricingInfo(error="pricing.toml, line 3: bad"))
+    assert summary_lines(broken, "Cost:") == [
+        "Cost:                       n/a (prices not loaded: see the warning)"
+    ]

@@ -26,7 +26,9 @@ class SessionHook(Protocol):
 
 
 def default_hooks(workspace: Path) -> list[SessionHook]:
-    """The hooks every `Radium` runs unless told otherwise: code changes from git snapshots."""
+    """The hooks every `Radium` runs unless told otherwise: code changes from git snapshots,
+    then cost from the token counts."""
     from radium_otel._internal.codechanges import CodeChangeTracker
+    from radium_otel._internal.pricing import CostHook
 
-    return [CodeChangeTracker(workspace)]
+    return [CodeChangeTracker(workspace), CostHook(workspace)]

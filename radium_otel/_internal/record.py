@@ -15,6 +15,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "CacheStats",
     "ModelUsage",
+    "PricingInfo",
     "RecordError",
     "SessionRecord",
     "ToolStats",
@@ -52,10 +53,12 @@ class ModelUsage:
     input_tokens: int = 0  # includes cache reads and cache writes
     output_tokens: int = 0  # includes reasoning
     cache_read_tokens: int = 0
-    cache_creation_tokens: int = 0
+    cache_creation_tokens: int = 0  # cache writes of every lifetime (5-minute and 1-hour)
+    cache_creation_1h_tokens: int = 0  # the part written with a 1-hour lifetime, when reported
     reasoning_tokens: int = 0
     latency_s: float = 0.0  # sum of request durations
-    cost_usd: float | None = None
+    cost_usd: float | None = None  # None: not priced (unknown model) or not computed
+    cache_savings_usd: float | None = None  # cache reads at the input price − at their own price
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,40 @@ class CacheStats:
     cache_creation_tokens: int = 0
     hit_rate: float = 0.0  # cache_read / input tokens
     savings_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PricingInfo:
+    """How a record's costs were computed (SPEC "Cost"), stored as ``pricing``.
+
+    ``version`` identifies the price data (the genai-prices release whose bundled data was
+    used); ``overrides`` names the ``.radium/pricing.toml`` that added or replaced prices.
+    ``unpriced_models`` have ``cost_usd: null``, and then ``partial`` is true: the session's
+    ``cost_usd`` holds only the priced part. ``estimated_models`` were priced from their
+    per-session token totals although their price has tiers by request size, so their cost
+    is an estimate (see `radium_otel._internal.pricing`). ``error`` says why nothing could be
+    priced (a malformed pricing file).
+    """
+
+    source: str = "genai-prices"
+    version: str | None = None
+    overrides: str | None = None
+    unpriced_models: tuple[str, ...] = ()
+    estimated_models: tuple[str, ...] = ()
+    partial: bool = False
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored JSON object."""
+        return {
+            "source": self.source,
+            "version": self.version,
+            "overrides": self.overrides,
+            "unpriced_models": list(self.unpriced_models),
+            "estimated_models": list(self.estimated_models),
+            "partial": self.partial,
+            "error": self.error,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +127,8 @@ class SessionRecord:
     code_changes: dict[str, Any] | None = None
     model_usage: list[ModelUsage] = field(default_factory=list)
     cache_stats: CacheStats = field(default_factory=CacheStats)
-    cost_usd: float | None = None
+    cost_usd: float | None = None  # the priced part when ``pricing.partial``
+    pricing: PricingInfo | None = None  # None: costs not computed (yet)
     diagnostics: dict[str, int] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
@@ -148,9 +186,11 @@ class SessionRecord:
                     "output_tokens": m.output_tokens,
                     "cache_read_tokens": m.cache_read_tokens,
                     "cache_creation_tokens": m.cache_creation_tokens,
+                    "cache_creation_1h_tokens": m.cache_creation_1h_tokens,
                     "reasoning_tokens": m.reasoning_tokens,
                     "latency_s": m.latency_s,
                     "cost_usd": m.cost_usd,
+                    "cache_savings_usd": m.cache_savings_usd,
                 }
                 for m in self.model_usage
             ],
@@ -161,6 +201,7 @@ class SessionRecord:
                 "savings_usd": self.cache_stats.savings_usd,
             },
             "cost_usd": self.cost_usd,
+            "pricing": None if self.pricing is None else self.pricing.to_json(),
             "diagnostics": dict(self.diagnostics),
         }
 
@@ -204,9 +245,11 @@ class SessionRecord:
                 output_tokens=m.count("output_tokens"),
                 cache_read_tokens=m.count("cache_read_tokens"),
                 cache_creation_tokens=m.count("cache_creation_tokens"),
+                cache_creation_1h_tokens=m.count("cache_creation_1h_tokens"),
                 reasoning_tokens=m.count("reasoning_tokens"),
                 latency_s=m.number("latency_s"),
                 cost_usd=m.opt_number("cost_usd"),
+                cache_savings_usd=m.opt_number("cache_savings_usd"),
             )
             for m in r.rows("model_usage")
         ]
@@ -240,6 +283,7 @@ class SessionRecord:
                 savings_usd=cache.opt_number("savings_usd"),
             ),
             cost_usd=r.opt_number("cost_usd"),
+            pricing=_pricing(data.get("pricing")),
             diagnostics={str(k): _int(v) for k, v in r.obj("diagnostics").items()},
         )
 
@@ -258,6 +302,24 @@ def parse_time(text: str) -> datetime:
         return t.astimezone(timezone.utc) if t.tzinfo else t.replace(tzinfo=timezone.utc)
     except (ValueError, OverflowError) as exc:
         raise RecordError(f"bad timestamp {text!r}") from exc
+
+
+def _pricing(value: object) -> PricingInfo | None:
+    """The ``pricing`` object; absent or null in records priced before it existed."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise RecordError("field 'pricing' must be an object")
+    p = _Reader(value)
+    return PricingInfo(
+        source=p.opt_text("source") or "genai-prices",
+        version=p.opt_text("version"),
+        overrides=p.opt_text("overrides"),
+        unpriced_models=p.texts("unpriced_models"),
+        estimated_models=p.texts("estimated_models"),
+        partial=value.get("partial") is True,
+        error=p.opt_text("error"),
+    )
 
 
 def _int(value: object) -> int:
@@ -283,6 +345,14 @@ class _Reader:
     def opt_text(self, key: str) -> str | None:
         value = self._data.get(key)
         return value if isinstance(value, str) and value else None
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self._data.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise RecordError(f"field {key!r} must be a list of strings")
+        return tuple(value)
 
     def count(self, key: str) -> int:
         value = self._data.get(key, 0)

@@ -8,6 +8,7 @@ always agree with ``--json``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from rich.text import Text
@@ -15,10 +16,13 @@ from rich.text import Text
 from radium_otel._internal.record import SessionRecord
 
 __all__ = [
+    "cost_text",
     "format_count",
     "format_duration",
     "format_percent",
+    "format_usd",
     "render_summary",
+    "savings_text",
     "split_percent",
     "summary_text",
 ]
@@ -52,6 +56,63 @@ def format_count(n: int) -> str:
 def format_percent(part: float, whole: float) -> str:
     """``part/whole`` as ``92.6%``."""
     return f"{100 * part / whole:.1f}%" if whole else "n/a"
+
+
+def format_usd(value: float | None) -> str:
+    """``$1,234.50``; ``n/a`` for a cost that is not known (never shown as $0).
+
+    Rounded half up from the decimal the float stands for, so 0.105 shows as $0.11.
+    """
+    if value is None:
+        return "n/a"
+    cents = Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"${cents:,.2f}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def cost_text(record: SessionRecord) -> str | None:
+    """The session's cost: ``$1.23``, ``≥ $1.23 (1 model unpriced)``, ``n/a (...)``.
+
+    ``≥`` marks a total that leaves out unpriced models, ``≈`` one estimated from token
+    totals (tiered prices). None when costs were never computed.
+    """
+    pricing = record.pricing
+    if pricing is None:
+        return None if record.cost_usd is None else format_usd(record.cost_usd)
+    if pricing.error is not None:
+        return "n/a (prices not loaded: see the warning)"
+    notes = []
+    if pricing.unpriced_models:
+        notes.append(_plural(len(pricing.unpriced_models), "model") + " unpriced")
+    if pricing.estimated_models:
+        notes.append(f"{len(pricing.estimated_models)} estimated from totals")
+    shown = format_usd(record.cost_usd)
+    if record.cost_usd is not None and pricing.partial:
+        shown = "≥ " + shown
+    elif record.cost_usd is not None and pricing.estimated_models:
+        shown = "≈ " + shown
+    return shown + (f" ({', '.join(notes)})" if notes else "")
+
+
+def savings_text(record: SessionRecord) -> str | None:
+    """The seed's Savings Highlight; None when no input came from the cache."""
+    cached = record.cache_stats.cache_read_tokens
+    if not cached:
+        return None
+    text = (
+        f"{format_count(cached)} ({format_percent(cached, record.input_tokens)}) of input "
+        "tokens were served from the cache"
+    )
+    savings = record.cache_stats.savings_usd
+    if savings is None:
+        return text + "."
+    partial = record.pricing is not None and any(
+        m.cost_usd is None and m.cache_read_tokens for m in record.model_usage
+    )
+    return text + f", saving {'at least ' if partial else ''}{format_usd(savings)}."
 
 
 def split_percent(a: float, b: float) -> tuple[float, float]:
@@ -108,8 +169,12 @@ def summary_text(record: SessionRecord) -> Text:
             + (f" ({format_count(cache)} cached)" if cache else "")
             + f" · {format_count(record.output_tokens)} out",
         )
-    if record.cost_usd is not None:
-        line("Cost", f"${record.cost_usd:,.2f}")
+    cost = cost_text(record)
+    if cost is not None:
+        line("Cost", cost)
+    savings = savings_text(record)
+    if savings is not None:
+        line("Savings Highlight", savings)
 
     text.append("\n")
     title("Performance")

@@ -112,7 +112,8 @@ class AnalyticsService:
         record = self.instance.processor.end_session(session_id)
         if record is None:
             return self.get_session_report(session_id)
-        return SessionReport(record)
+        # As stored: with what the session hooks added (code changes, cost).
+        return SessionReport(self.instance.finished_record(session_id) or record)
 
     def get_session_report(self, session_id: str) -> SessionReport:
         """The report of a stored session (full id or unique prefix of >= 4 characters)."""
