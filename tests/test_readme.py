@@ -38,3 +38,19 @@ def test_readme_python_examples_run_in_order(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["1 2060", "1.0 0.0"]
     assert len(list((tmp_path / ".radium" / "_internals" / "sessions").glob("*.json"))) == 1
+
+
+def test_readme_pricing_override_example_is_accepted(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from radium_otel._internal.pricing import Prices, load_overrides
+
+    (toml,) = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    path = tmp_path / "pricing.toml"
+    path.write_text(toml)
+    prices = Prices(load_overrides(path))
+    # 1M input tokens at $2.00 + 1M output tokens at $8.00 per million.
+    priced = prices.price("openai", "my-finetune", (1_000_000, 0, 0, 0, 1_000_000, 0))
+    assert priced is not None
+    cost, exact = priced
+    assert (cost.cost_usd, exact) == (Decimal("10"), True)
