@@ -688,3 +688,36 @@ def test_gemini_usage_metadata_alone() -> None:
     assert usage_from_response(GEMINI_USAGE) == Usage(
         input_tokens=5050, output_tokens=1000, cache_read_tokens=4000, reasoning_tokens=800
     )
+
+
+def test_anthropic_one_hour_cache_writes_are_kept_apart() -> None:
+    from anthropic.types import Message
+
+    message = Message.model_validate(
+        {
+            "id": "msg_1h",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-4-5",
+            "content": [],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": 2_000,
+                "cache_read_input_tokens": 50_000,
+                "cache_creation_input_tokens": 14_000,
+                "cache_creation": {
+                    "ephemeral_5m_input_tokens": 10_000,
+                    "ephemeral_1h_input_tokens": 4_000,
+                },
+                "output_tokens": 1_500,
+            },
+        }
+    )
+    usage = usage_from_response(message)
+    assert usage is not None
+    assert (usage.input_tokens, usage.cache_creation_tokens, usage.cache_creation_1h_tokens) == (
+        66_000,
+        14_000,
+        4_000,
+    )

@@ -62,5 +62,8 @@ RADIUM_TOOL_OUTCOME: Final = "radium.tool.outcome"  # "success" | "failure"
 RADIUM_TOOL_DECISION: Final = "radium.tool.decision"  # accept | reject | modify | auto_accept
 RADIUM_SESSION_ROOT: Final = "radium.session.root"  # True on the span that rad.session() opens
 RADIUM_SESSION_TAG_PREFIX: Final = "radium.session.tag."
+# Part of gen_ai.usage.cache_creation.input_tokens written with a 1-hour cache lifetime
+# (Anthropic bills it higher); the GenAI conventions have no key for it yet.
+RADIUM_USAGE_CACHE_CREATION_1H: Final = "radium.usage.cache_creation_1h.input_tokens"
 
 DECISIONS: Final = ("accept", "reject", "modify", "auto_accept")

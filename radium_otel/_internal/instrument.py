@@ -461,6 +461,7 @@ def record_usage(
     cache_read_tokens: int | None = None,
     cache_creation_tokens: int | None = None,
     reasoning_tokens: int | None = None,
+    cache_creation_1h_tokens: int | None = None,
     model: str | None = None,
 ) -> None:
     """Put token usage on the current model span (OpenTelemetry semantics: ``input_tokens``
@@ -479,6 +480,7 @@ def record_usage(
             cache_read_tokens=cache_read_tokens,
             cache_creation_tokens=cache_creation_tokens,
             reasoning_tokens=reasoning_tokens,
+            cache_creation_1h_tokens=cache_creation_1h_tokens,
             response_model=model,
         )
         _set_usage(span, usage, overwrite=True)
@@ -524,6 +526,7 @@ _USAGE_ATTRIBUTES = (
     ("cache_read_tokens", k.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
     ("cache_creation_tokens", k.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
     ("reasoning_tokens", k.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+    ("cache_creation_1h_tokens", k.RADIUM_USAGE_CACHE_CREATION_1H),
 )
 
 

@@ -37,6 +37,8 @@ class Usage:
     cache_read_tokens: int | None = None
     cache_creation_tokens: int | None = None
     reasoning_tokens: int | None = None
+    cache_creation_1h_tokens: int | None = None
+    """The part of ``cache_creation_tokens`` written with a 1-hour lifetime (Anthropic)."""
     response_model: str | None = None
     """The model named by the response, if any."""
 
@@ -70,10 +72,18 @@ class _Shape:
     cache_read: tuple[_Path, ...]
     cache_creation: tuple[_Path, ...]
     reasoning: tuple[_Path, ...]
+    cache_creation_1h: tuple[_Path, ...] = ()
 
     def paths(self) -> tuple[_Path, ...]:
         """Every raw count this shape reads, once each."""
-        every = self.input + self.output + self.cache_read + self.cache_creation + self.reasoning
+        every = (
+            self.input
+            + self.output
+            + self.cache_read
+            + self.cache_creation
+            + self.reasoning
+            + self.cache_creation_1h
+        )
         return tuple(dict.fromkeys(every))
 
     def normalise(self, raw: Mapping[_Path, int], model: str | None) -> Usage | None:
@@ -89,6 +99,7 @@ class _Shape:
             cache_read_tokens=total(self.cache_read),
             cache_creation_tokens=total(self.cache_creation),
             reasoning_tokens=total(self.reasoning),
+            cache_creation_1h_tokens=total(self.cache_creation_1h),
             response_model=model,
         )
         return None if usage.is_empty() else usage
@@ -120,6 +131,7 @@ _ANTHROPIC = _Shape(
     cache_read=(("cache_read_input_tokens",),),
     cache_creation=(("cache_creation_input_tokens",),),
     reasoning=(("output_tokens_details", "thinking_tokens"),),
+    cache_creation_1h=(("cache_creation", "ephemeral_1h_input_tokens"),),
 )
 _GEMINI = _Shape(
     usage_key="usage_metadata",
