@@ -72,12 +72,32 @@ def configure(
     protocol: str | None = None,
     capture_content: bool = False,
     print_summary: bool = True,
+    *,
+    otlp_headers: Mapping[str, str] | None = None,
+    otlp_timeout_s: float | None = None,
+    otlp_compression: str | None = None,
+    console_export: bool = False,
+    otlp_json_file: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> Radium:
     """Configure the process-wide instance (idempotent: same arguments, same instance).
 
-    Attaches to the application's SDK ``TracerProvider`` when one is set, else creates one.
-    ``options`` go to `Radium` (``tracer_provider``, ``checkpoint_interval_s``, ...).
+    Attaches to the application's SDK ``TracerProvider`` (and ``MeterProvider``) when one is
+    set, else creates one. Sessions are always recorded locally; export is optional:
+
+    - ``otlp_endpoint``: the collector's base URL (``http://127.0.0.1:4318``, or ``:4317``
+      with ``protocol="grpc"``); ``protocol``: ``"http/protobuf"`` (default) or ``"grpc"``;
+      ``otlp_headers``, ``otlp_timeout_s`` (per export, and the most a collector can hold the
+      agent's exit), ``otlp_compression`` (``"gzip"``, ``"deflate"``, ``"none"``);
+    - ``console_export``: print spans and metrics to stderr;
+    - ``otlp_json_file``: append spans and metrics to a file as OTLP/JSON lines.
+
+    Unset, the standard variables apply: ``OTEL_EXPORTER_OTLP_ENDPOINT`` (and per-signal
+    ``_TRACES_``/``_METRICS_`` endpoints), ``_PROTOCOL``, ``_HEADERS``, ``_TIMEOUT`` (seconds),
+    ``_COMPRESSION``, ``OTEL_TRACES_EXPORTER``/``OTEL_METRICS_EXPORTER`` (``otlp``,
+    ``console``, ``none``), ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``;
+    ``OTEL_SDK_DISABLED=true`` turns export and metrics off. ``options`` go to `Radium`
+    (``tracer_provider``, ``meter_provider``, ``checkpoint_interval_s``, ...).
     """
     global _default
     args = {
@@ -87,6 +107,11 @@ def configure(
         "protocol": protocol,
         "capture_content": capture_content,
         "print_summary": print_summary,
+        "otlp_headers": None if otlp_headers is None else dict(otlp_headers),
+        "otlp_timeout_s": otlp_timeout_s,
+        "otlp_compression": otlp_compression,
+        "console_export": console_export,
+        "otlp_json_file": None if otlp_json_file is None else os.fspath(otlp_json_file),
         **options,
     }
     with _lock:
@@ -122,6 +147,11 @@ def _configure_default() -> Radium:
         protocol=None,
         capture_content=False,
         print_summary=True,
+        otlp_headers=None,
+        otlp_timeout_s=None,
+        otlp_compression=None,
+        console_export=False,
+        otlp_json_file=None,
     )
     return _default
 

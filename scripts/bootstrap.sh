@@ -14,3 +14,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install --quiet -e '.[dev]'
     echo "$want" > "$stamp"
 fi
+# The backends for the integration tests (the `backends` extra: Arize Phoenix), in a venv of
+# their own so that their pins never change the dev tools above. Only in CI or when asked.
+if [ "${CI:-}" = "true" ] || [ "${RADIUM_BACKENDS:-0}" = "1" ]; then
+    if [ ! -x .venv/backends/bin/python ]; then
+        "$PYTHON" -m venv .venv/backends
+    fi
+    stamp=".venv/backends/.radium-installed"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        .venv/backends/bin/python -m pip install --quiet --upgrade pip
+        .venv/backends/bin/python -m pip install --quiet -e '.[backends]'
+        echo "$want" > "$stamp"
+    fi
+fi

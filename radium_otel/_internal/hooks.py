@@ -27,7 +27,8 @@ class SessionHook(Protocol):
 
 def default_hooks(workspace: Path) -> list[SessionHook]:
     """The hooks every `Radium` runs unless told otherwise: code changes from git snapshots,
-    then cost from the token counts."""
+    then cost from the token counts.
+    """
     from radium_otel._internal.codechanges import CodeChangeTracker
     from radium_otel._internal.pricing import CostHook
 

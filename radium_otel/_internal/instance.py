@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from opentelemetry import trace
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -30,6 +31,7 @@ from radium_otel._internal.instrument import (
     record_decision,
     tool_decorator,
 )
+from radium_otel._internal.metrics import MetricsRecorder
 from radium_otel._internal.processor import SessionSpanProcessor
 from radium_otel._internal.record import SessionRecord
 from radium_otel._internal.store import SessionStore
@@ -49,6 +51,17 @@ class Radium:
     application already set an SDK provider, else a new provider (set as global when
     ``set_global``). ``time_ns`` is the clock for checkpoints and span-less sessions.
     ``hooks`` add measurements at session start and end (default: `default_hooks`).
+
+    Export (see `radium_otel.exporters`): ``otlp_endpoint`` (the collector's base URL),
+    ``protocol`` (``http/protobuf`` or ``grpc``), ``otlp_headers``, ``otlp_timeout_s`` and
+    ``otlp_compression`` set up the official OTLP exporters; unset, the standard
+    ``OTEL_EXPORTER_OTLP_*`` variables apply (to providers radium makes: an application's own
+    provider gets only what is asked for here). ``console_export`` prints spans and metrics
+    to stderr; ``otlp_json_file`` appends them to a file as OTLP/JSON lines.
+    ``meter_provider`` (by default the application's global SDK one) receives radium's metrics;
+    without one, a provider is made only when metrics are exported. A collector that is down,
+    hangs or fails never blocks the agent, and holds its exit for ``otlp_timeout_s`` at most.
+    ``OTEL_SDK_DISABLED=true`` turns all export and metrics off; sessions are still recorded.
     """
 
     def __init__(
@@ -65,7 +78,24 @@ class Radium:
         set_global: bool = True,
         time_ns: Callable[[], int] = time.time_ns,
         hooks: Sequence[SessionHook] | None = None,
+        meter_provider: MeterProvider | None = None,
+        otlp_headers: Mapping[str, str] | None = None,
+        otlp_timeout_s: float | None = None,
+        otlp_compression: str | None = None,
+        console_export: bool = False,
+        otlp_json_file: str | os.PathLike[str] | None = None,
     ) -> None:
+        from radium_otel.exporters import ExportSettings, install
+
+        settings = ExportSettings(
+            endpoint=otlp_endpoint,
+            protocol=protocol,
+            headers=otlp_headers,
+            timeout_s=otlp_timeout_s,
+            compression=otlp_compression,
+            console=console_export,
+            json_file=otlp_json_file,
+        )
         self.workspace = resolve_workspace(workspace)
         self.store = SessionStore(sessions_dir(self.workspace))
         self.capture_content = capture_content
@@ -79,13 +109,21 @@ class Radium:
             time_ns=time_ns,
             metadata=lambda: {**process_metadata(), **git, "service.name": self.service_name},
         )
-        self.tracer_provider = self._attach(tracer_provider, service_name, set_global)
+        self.tracer_provider, own = self._attach(tracer_provider, service_name, set_global)
         resource = self.tracer_provider.resource.attributes
         self.service_name = str(resource.get(SERVICE_NAME, service_name or "unknown_service"))
-        if otlp_endpoint is not None or protocol is not None or _otlp_env_set():
-            from radium_otel.exporters import add_otlp_span_exporter
-
-            add_otlp_span_exporter(self.tracer_provider, endpoint=otlp_endpoint, protocol=protocol)
+        # Exporters come after the session processor: a span is counted in its session (and
+        # stamped with its id) before it is queued for export, and never waits for a collector.
+        self.export = install(
+            settings,
+            self.tracer_provider,
+            own_tracer_provider=own,
+            meter_provider=meter_provider,
+            set_global_meter_provider=set_global,
+        )
+        meters = self.export.meter_provider
+        self.metrics = MetricsRecorder(meters) if meters is not None else None
+        self.processor.metrics = self.metrics
         from radium_otel import __version__
 
         self.tracer = self.tracer_provider.get_tracer("radium_otel", __version__)
@@ -101,18 +139,29 @@ class Radium:
 
     def _attach(
         self, provider: TracerProvider | None, service_name: str | None, set_global: bool
-    ) -> TracerProvider:
+    ) -> tuple[TracerProvider, bool]:
+        """The provider the session processor is added to, and whether radium made it."""
+        from radium_otel.exporters.pipeline import made_by_radium, mark_made
+        from radium_otel.exporters.settings import sdk_disabled
+
         if provider is None:
             current = trace.get_tracer_provider()
-            if isinstance(current, TracerProvider):
+            if isinstance(current, TracerProvider) and not getattr(current, "_disabled", False):
                 provider = current
+        own = provider is None or made_by_radium(provider)
         if provider is None:
             attrs = {SERVICE_NAME: service_name} if service_name else {}
             provider = TracerProvider(resource=Resource.create(attrs))
-            if set_global:
+            mark_made(provider)
+            if sdk_disabled():
+                # OTEL_SDK_DISABLED turns export off, not the local session records that the
+                # agent asked for: this provider exports nothing and is never made global.
+                # (The SDK reads the variable only in its constructor.)
+                provider._disabled = False
+            elif set_global:
                 trace.set_tracer_provider(provider)
         provider.add_span_processor(self.processor)
-        return provider
+        return provider, own
 
     # --- the instrumentation API, bound to this instance ----------------------------------
     def session(
@@ -192,6 +241,11 @@ class Radium:
             while len(self._recent) > _RECENT_RECORDS:
                 self._recent.popitem(last=False)
             self._write(record)
+        if self.metrics is not None:  # after the record is safe on disk
+            try:
+                self.metrics.session_ended(record)
+            except Exception as exc:
+                log_internal_error("recording the session's metrics", exc)
         if self.print_summary and (record.tool_calls or record.requests or record.decisions):
             from radium_otel._internal.render import render_summary
 
@@ -217,12 +271,16 @@ class Radium:
             )
 
     def shutdown(self) -> None:
-        """Close open sessions and stop the checkpointer. Idempotent."""
+        """Close open sessions, then flush and stop the exporters radium added.
+
+        Waits at most the export timeout for a collector. Idempotent.
+        """
         if self._closed:
             return
         self._closed = True
         self._checkpointer.stop()
-        self.processor.shutdown()
+        self.processor.shutdown()  # session records are written before anything is exported
+        self.export.shutdown()
         try:
             atexit.unregister(self.shutdown)
         except Exception as exc:  # pragma: no cover - atexit never raises here
@@ -262,13 +320,6 @@ class _Checkpointer:
                 self._owner.checkpoint()
             except Exception as exc:
                 log_internal_error("checkpoint", exc)
-
-
-def _otlp_env_set() -> bool:
-    return any(
-        os.environ.get(name)
-        for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-    )
 
 
 def _git_metadata(workspace: Path) -> dict[str, Any]:

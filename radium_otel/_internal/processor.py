@@ -16,7 +16,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -27,6 +27,9 @@ from radium_otel._internal.aggregate import ModelCall, SessionState, process_met
 from radium_otel._internal.errors import log_internal_error, warn_once
 from radium_otel._internal.record import SessionRecord
 from radium_otel._internal.store import is_safe_id
+
+if TYPE_CHECKING:
+    from radium_otel._internal.metrics import MetricsRecorder
 
 __all__ = ["SessionSpanProcessor", "current_session_id", "session_context"]
 
@@ -75,6 +78,9 @@ def current_session_id() -> str | None:
 # What the processor remembers about a span between its start and its end: its session and
 # its parent's span id (a tuple: this is created for every span).
 _Open = tuple[SessionState, "int | None"]
+# What a finished span counted, for the metrics: a model call, or a tool call as
+# (name, error type or None, start_ns, end_ns). Collected only when metrics are recorded.
+_Measured = list["ModelCall | tuple[str, str | None, int, int]"]
 
 
 class SessionSpanProcessor(SpanProcessor):
@@ -84,6 +90,8 @@ class SessionSpanProcessor(SpanProcessor):
     record (both called outside the lock, in the thread whose span opened or closed it).
     ``time_ns`` is the clock used only for sessions opened without a span and for
     checkpoints; session bounds otherwise come from the spans' own timestamps.
+    ``metrics`` (settable later) receives each counted model and tool call, outside the lock;
+    ``None`` costs nothing per span.
     """
 
     def __init__(
@@ -93,7 +101,9 @@ class SessionSpanProcessor(SpanProcessor):
         on_session_open: Callable[[str], None] | None = None,
         time_ns: Callable[[], int] = time.time_ns,
         metadata: Callable[[], dict[str, Any]] = process_metadata,
+        metrics: MetricsRecorder | None = None,
     ) -> None:
+        self.metrics = metrics
         self._on_session_end = on_session_end
         self._on_session_open = on_session_open
         self._opened: list[str] = []  # sessions opened under the lock, announced after it
@@ -163,11 +173,15 @@ class SessionSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         """Add a finished span to its session; publish the session if the span closed it."""
+        metrics = self.metrics
+        measured: _Measured | None = None if metrics is None else []
         try:
-            record = self._on_end(span)
+            record = self._on_end(span, measured)
         except Exception as exc:
             log_internal_error("SessionSpanProcessor.on_end", exc)
             return
+        if measured and metrics is not None:
+            _record_metrics(metrics, span, measured)
         if record is not None:
             self._publish(record)
 
@@ -289,7 +303,7 @@ class SessionSpanProcessor(SpanProcessor):
             except Exception as exc:
                 log_internal_error("session open", exc)
 
-    def _on_end(self, span: ReadableSpan) -> SessionRecord | None:
+    def _on_end(self, span: ReadableSpan, measured: _Measured | None) -> SessionRecord | None:
         ctx = span.get_span_context()
         if ctx is None:
             return None
@@ -317,9 +331,11 @@ class SessionSpanProcessor(SpanProcessor):
             op = attrs.get(k.GEN_AI_OPERATION_NAME)
             kind = _kind(attrs, op) or (_MODEL if _has_usage(attrs) else 0)
             if kind == _MODEL and not covered:
-                self._count_model_call(state, parent_id, span, attrs, start_ns, end_ns)
+                call = self._count_model_call(state, parent_id, span, attrs, start_ns, end_ns)
+                if measured is not None:
+                    measured.append(call)
             elif kind == _TOOL:
-                self._count_tool_call(state, span, attrs, start_ns, end_ns)
+                self._count_tool_call(state, span, attrs, start_ns, end_ns, measured)
             else:
                 self._count_decision(state, attrs)
             state.maybe_compact()
@@ -337,7 +353,7 @@ class SessionSpanProcessor(SpanProcessor):
         attrs: Mapping[str, Any],
         start_ns: int,
         end_ns: int,
-    ) -> None:
+    ) -> ModelCall:
         tokens = {field: self._tokens(state, attrs, keys) for field, keys in _TOKEN_KEYS.items()}
         cache = tokens["cache_read_tokens"] + tokens["cache_creation_tokens"]
         if tokens["input_tokens"] < cache:
@@ -357,16 +373,15 @@ class SessionSpanProcessor(SpanProcessor):
             or _str(attrs.get(k.GEN_AI_SYSTEM))
             or _str(attrs.get(k.OI_PROVIDER))
         )
-        state.add_model_call(
-            ModelCall(
-                model=model,
-                provider=provider,
-                start_ns=start_ns,
-                end_ns=end_ns,
-                error=span.status.status_code is StatusCode.ERROR,
-                **tokens,
-            )
+        call = ModelCall(
+            model=model,
+            provider=provider,
+            start_ns=start_ns,
+            end_ns=end_ns,
+            error=span.status.status_code is StatusCode.ERROR,
+            **tokens,
         )
+        state.add_model_call(call)
         # Wrappers of this request (a decorated function around an instrumented client)
         # must not count it again.
         while parent_id is not None:
@@ -375,6 +390,7 @@ class SessionSpanProcessor(SpanProcessor):
                 break
             self._covered.add(parent_id)
             parent_id = parent[1]
+        return call
 
     def _count_tool_call(
         self,
@@ -383,6 +399,7 @@ class SessionSpanProcessor(SpanProcessor):
         attrs: Mapping[str, Any],
         start_ns: int,
         end_ns: int,
+        measured: _Measured | None,
     ) -> None:
         name = _str(attrs.get(k.GEN_AI_TOOL_NAME)) or _str(attrs.get(k.OI_TOOL_NAME)) or span.name
         decision = self._count_decision(state, attrs)
@@ -392,7 +409,10 @@ class SessionSpanProcessor(SpanProcessor):
             span.status.status_code is StatusCode.ERROR
             or attrs.get(k.RADIUM_TOOL_OUTCOME) == "failure"
         )
-        state.add_tool_call(name, start_ns, end_ns, _error_type(span, attrs) if failed else None)
+        error_type = _error_type(span, attrs) if failed else None
+        state.add_tool_call(name, start_ns, end_ns, error_type)
+        if measured is not None:
+            measured.append((name, error_type, start_ns, end_ns))
 
     def _count_decision(self, state: SessionState, attrs: Mapping[str, Any]) -> str | None:
         decision = attrs.get(k.RADIUM_TOOL_DECISION)
@@ -443,6 +463,17 @@ class SessionSpanProcessor(SpanProcessor):
             self._on_session_end(record)
         except Exception as exc:
             log_internal_error("session end", exc)
+
+
+def _record_metrics(metrics: MetricsRecorder, span: ReadableSpan, measured: _Measured) -> None:
+    try:
+        for item in measured:
+            if isinstance(item, ModelCall):
+                metrics.model_call(span, item)
+            else:
+                metrics.tool_call(*item)
+    except Exception as exc:
+        log_internal_error("recording metrics", exc)
 
 
 def _attributes(span: ReadableSpan) -> Mapping[str, Any]:
