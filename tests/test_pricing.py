@@ -422,6 +422,10 @@ def test_the_hook_leaves_costs_unset_while_the_file_is_malformed_and_reloads_it(
 
 
 # --- end to end -----------------------------------------------------------------------------
+def rows_1h(stored: dict[str, Any]) -> int:
+    return sum(int(row["cache_creation_1h_tokens"]) for row in stored["model_usage"])
+
+
 def test_a_decorated_model_call_is_priced_in_the_stored_record(tmp_path: Path) -> None:
     with isolated(tmp_path, hooks=[CostHook(tmp_path)]) as (inst, _):
 
@@ -434,6 +438,10 @@ def test_a_decorated_model_call_is_priced_in_the_stored_record(tmp_path: Path) -
                     "input_tokens": 2_000,
                     "cache_read_input_tokens": 50_000,
                     "cache_creation_input_tokens": 14_000,
+                    "cache_creation": {
+                        "ephemeral_5m_input_tokens": 10_000,
+                        "ephemeral_1h_input_tokens": 4_000,
+                    },
                     "output_tokens": 1_500,
                 },
             }
@@ -447,11 +455,17 @@ def test_a_decorated_model_call_is_priced_in_the_stored_record(tmp_path: Path) -
             ask_unknown()
 
     stored = json.loads((inst.store.folder / f"{s.id}.json").read_text())
-    # The record has no 5m/1h split (yet): 14,000 writes at Sonnet 4.5's 5-minute $3.75.
+    # Sonnet 4.5: $3 input, $0.30 cache read, $3.75 5-minute and $6 1-hour cache writes,
+    # $15 output per million; the 1-hour part travels from the response through the span.
     expected = (
-        2_000 * Decimal(3) + 50_000 * Decimal("0.30") + 14_000 * Decimal("3.75") + 1_500 * 15
+        2_000 * Decimal(3)
+        + 50_000 * Decimal("0.30")
+        + 10_000 * Decimal("3.75")
+        + 4_000 * Decimal(6)
+        + 1_500 * 15
     ) / M
-    assert expected == Decimal("0.096")
+    assert expected == Decimal("0.105")
+    assert rows_1h(stored) == 4_000
     rows = {row["model"]: row for row in stored["model_usage"]}
     assert rows["claude-sonnet-4-5-20250929"]["cost_usd"] == float(expected)
     assert rows["acme-secret-9"]["cost_usd"] is None

@@ -38,6 +38,7 @@ class ModelCall:
     cache_read_tokens: int = 0
     cache_creation_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_creation_1h_tokens: int = 0
 
 
 @dataclass(slots=True)
@@ -58,6 +59,7 @@ class _ModelAcc:
     cache_read_tokens: int = 0
     cache_creation_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_creation_1h_tokens: int = 0
     latency_ns: int = 0
 
 
@@ -124,6 +126,7 @@ class SessionState:
         acc.cache_read_tokens += call.cache_read_tokens
         acc.cache_creation_tokens += call.cache_creation_tokens
         acc.reasoning_tokens += call.reasoning_tokens
+        acc.cache_creation_1h_tokens += call.cache_creation_1h_tokens
         acc.latency_ns += max(0, call.end_ns - call.start_ns)
         self.api.add(call.start_ns, call.end_ns)
         self.active.add(call.start_ns, call.end_ns)
@@ -217,6 +220,7 @@ class SessionState:
                 cache_read_tokens=m.cache_read_tokens,
                 cache_creation_tokens=m.cache_creation_tokens,
                 reasoning_tokens=m.reasoning_tokens,
+                cache_creation_1h_tokens=m.cache_creation_1h_tokens,
                 latency_s=m.latency_ns / _NS,
             )
             for (model, provider), m in sorted(

@@ -60,6 +60,7 @@ _TOKEN_KEYS: dict[str, tuple[str, ...]] = {
         k.OI_CACHE_WRITE_TOKENS,
     ),
     "reasoning_tokens": (k.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, k.OI_REASONING_TOKENS),
+    "cache_creation_1h_tokens": (k.RADIUM_USAGE_CACHE_CREATION_1H,),
 }
 _ALL_TOKEN_KEYS = frozenset(key for keys in _TOKEN_KEYS.values() for key in keys)
 
@@ -362,6 +363,10 @@ class SessionSpanProcessor(SpanProcessor):
             tokens["input_tokens"] += cache
         if tokens["output_tokens"] < tokens["reasoning_tokens"]:
             tokens["output_tokens"] += tokens["reasoning_tokens"]
+        # The 1-hour part of the cache writes can't exceed them.
+        tokens["cache_creation_1h_tokens"] = min(
+            tokens["cache_creation_1h_tokens"], tokens["cache_creation_tokens"]
+        )
         model = (
             _str(attrs.get(k.GEN_AI_RESPONSE_MODEL))
             or _str(attrs.get(k.GEN_AI_REQUEST_MODEL))
