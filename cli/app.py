@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +23,9 @@ from radium_otel._internal.record import RecordError, SessionRecord
 from radium_otel._internal.render import summary_text
 from radium_otel._internal.store import LookupFailed, SessionStore
 from radium_otel._internal.workspace import resolve_workspace, sessions_dir
+
+if TYPE_CHECKING:
+    from radium_otel._internal.reports import Sessions, Window
 
 __all__ = ["app", "main"]
 
@@ -38,6 +45,7 @@ class _State:
 
 
 _state = _State()
+_R = TypeVar("_R")
 
 
 @app.callback()
@@ -103,6 +111,412 @@ def stats_session(
         typer.echo(json.dumps(record.to_json(), indent=2, ensure_ascii=False))
         return
     _console().print(summary_text(record))
+
+
+# --- reports over many sessions ------------------------------------------------------------------
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        metavar="DATE",
+        help="Only sessions that started on or after DATE: YYYY-MM-DD, YYYYMMDD (UTC days) or "
+        "a relative 7d, 12h, 2w.",
+    ),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(
+        "--until",
+        metavar="DATE",
+        help="Only sessions that started before the end of DATE (same forms as --since).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+OneSession = Annotated[
+    str | None,
+    typer.Argument(metavar="[ID]", help="One session (id or unique prefix); default: all."),
+]
+
+
+def _window(since: str | None, until: str | None) -> Window:
+    from radium_otel._internal.reports import WhenError, Window, parse_when
+
+    now = datetime.now(timezone.utc)
+    try:
+        window = Window(
+            parse_when(since, now) if since else None,
+            parse_when(until, now, end=True) if until else None,
+        )
+    except WhenError as exc:
+        _fail(str(exc))
+    if window.since and window.until and window.since >= window.until:
+        _fail("--since must be before --until")
+    return window
+
+
+def _warn_skipped(skipped: list[tuple[str, str]]) -> None:
+    """One warning line naming the files that were skipped."""
+    if len(skipped) == 1:
+        name, reason = skipped[0]
+        _warn(f"skipped {name}: {reason}")
+    elif skipped:
+        shown = ", ".join(f"{name} ({reason})" for name, reason in skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        _warn(f"skipped {len(skipped)} unreadable session files: {shown}{more}")
+
+
+def _progress(description: str) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
+    """A progress callback drawing a bar on stderr (only on a terminal), and its closer."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task(description, total=None)
+    started = False
+
+    def update(done: int, total: int) -> None:
+        nonlocal started
+        if not started and total >= _PROGRESS_MIN:
+            bar.start()
+            started = True
+        bar.update(task, completed=done, total=total)
+
+    return update, bar.stop
+
+
+_PROGRESS_MIN = 200  # files to parse or export before a progress bar is worth drawing
+
+
+def _report(build: Callable[[Sessions], _R]) -> _R:
+    """Run ``build`` on the workspace's sessions: through the index, else reading the files.
+
+    Fails when the workspace has no readable session; warns once about skipped files.
+    """
+    import sqlite3
+
+    from radium_otel._internal.index import IndexUnavailable, SessionIndex
+    from radium_otel._internal.reports import IndexedSessions, ScannedSessions
+
+    store = _store()
+    index = SessionIndex(store.folder)
+    source = IndexedSessions(index)
+
+    def answer() -> tuple[_R, list[tuple[str, str]], bool]:
+        return build(source), index.unreadable(), index.count(None, None) == 0
+
+    update, stop = _progress("Indexing sessions")
+    try:
+        try:
+            index.refresh(progress=update)
+        finally:
+            stop()
+        try:
+            result, skipped, empty = answer()
+        except sqlite3.DatabaseError as exc:  # corruption past what the refresh read
+            if not index.rebuild_after(exc):
+                raise
+            result, skipped, empty = answer()
+    except (IndexUnavailable, sqlite3.Error) as exc:
+        _warn(f"session index unavailable ({exc}); reading every session file")
+        scanned, skipped = ScannedSessions.read(store.folder)
+        empty = not scanned.facts
+        result = build(scanned)
+    except OSError as exc:
+        _fail(f"cannot read sessions: {exc.strerror or exc}")
+    finally:
+        index.close()
+    _warn_skipped(skipped)
+    if empty:
+        _fail(f"no sessions stored in {store.folder}")
+    return result
+
+
+def _one(session_id: str) -> Sessions:
+    """The sessions source of one stored session."""
+    from radium_otel._internal.index import facts_from_record
+    from radium_otel._internal.reports import ScannedSessions
+
+    store = _store()
+    try:
+        path = store.resolve(session_id)
+        record = store.read(path)
+        facts = facts_from_record(record, path.name)
+    except LookupFailed as exc:
+        _fail(str(exc))
+    except RecordError as exc:
+        _fail(f"cannot read {path.name}: {exc}")
+    except OSError as exc:
+        _fail(f"cannot read session: {exc.strerror or exc}")
+    return ScannedSessions([facts])
+
+
+def _only_all(session_id: str | None, since: str | None, until: str | None) -> None:
+    if session_id is not None and (since or until):
+        _fail("--since/--until select among all sessions; leave them out with a session ID")
+
+
+def _print_json(data: object) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@stats_app.command("model")
+def stats_model(
+    session_id: OneSession = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Model usage: requests, tokens, cache reads, reasoning, errors, latency and cost.
+
+    [dim]JSON: {session_id, since, until, sessions, models: [{model, provider, sessions,
+    requests, errors, error_rate, input_tokens, output_tokens, cache_read_tokens,
+    cache_creation_tokens, reasoning_tokens, latency_s, avg_latency_s, cost_usd,
+    cost_partial}], total: {the same without model and provider}}[/dim]
+    """
+    from radium_otel._internal.reports import Window, model_report
+    from radium_otel._internal.tables import render_models
+
+    _only_all(session_id, since, until)
+    if session_id is not None:
+        report = model_report(_one(session_id), Window(), session_id=_full_id(session_id))
+    else:
+        window = _window(since, until)
+        report = _report(lambda source: model_report(source, window))
+    if as_json:
+        _print_json(report.to_json())
+        return
+    _console().print(render_models(report))
+
+
+@stats_app.command("tools")
+def stats_tools(
+    session_id: OneSession = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Tool usage: calls, success rate, failures by error type, time; the user's decisions.
+
+    [dim]JSON: {session_id, since, until, sessions, tools: [{tool, sessions, calls,
+    successes, failures, success_rate, error_types, duration_s, avg_duration_s}],
+    total: {the same without tool}, decisions: {reviewed, accept, reject, modify,
+    auto_accept, agreement_rate}}[/dim]
+    """
+    from radium_otel._internal.reports import Window, tool_report
+    from radium_otel._internal.tables import render_tools
+
+    _only_all(session_id, since, until)
+    if session_id is not None:
+        report = tool_report(_one(session_id), Window(), session_id=_full_id(session_id))
+    else:
+        window = _window(since, until)
+        report = _report(lambda source: tool_report(source, window))
+    if as_json:
+        _print_json(report.to_json())
+        return
+    _console().print(render_tools(report))
+
+
+class RollupBy(str, Enum):
+    """Roll-up periods of ``rad stats history --by``."""
+
+    day = "day"
+    week = "week"
+    month = "month"
+
+
+@stats_app.command("history")
+def stats_history(
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit", "-n", min=0, help="Sessions (or periods with --by) to show; 0: all."
+        ),
+    ] = 20,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    agent: Annotated[
+        str | None, typer.Option("--agent", help="Only sessions of this agent.")
+    ] = None,
+    by: Annotated[
+        RollupBy | None,
+        typer.Option("--by", help="Roll sessions up per UTC day, ISO week or month, with a chart."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Past sessions, newest first; or per-period totals with a bar chart (--by).
+
+    [dim]JSON: {since, until, agent, limit, total_sessions, sessions: [{id, start_time,
+    end_time, status, agent, wall_time_s, tool_calls, tool_successes, tool_failures,
+    success_rate, input_tokens, output_tokens, tokens, cost_usd, cost_partial, lines_added,
+    lines_removed}]}; with --by: {since, until, agent, by, limit, periods: [{period, start,
+    sessions, tool_calls, tool_successes, success_rate, input_tokens, output_tokens, tokens,
+    cost_usd, cost_partial}]}[/dim]
+    """
+    from radium_otel._internal.reports import history_report, rollup_report
+    from radium_otel._internal.tables import render_history, render_rollup
+
+    window = _window(since, until)
+    n = limit or None
+    if by is not None:
+        rollup = _report(lambda source: rollup_report(source, window, agent, by.value, n))
+        if as_json:
+            _print_json(rollup.to_json())
+        else:
+            _console().print(render_rollup(rollup))
+        return
+    now = time.time()
+    report = _report(lambda source: history_report(source, window, agent, n, now=now))
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        _console().print(render_history(report))
+
+
+class Format(str, Enum):
+    """Formats of ``rad stats export``."""
+
+    json = "json"
+    csv = "csv"
+
+
+@stats_app.command("export")
+def stats_export(
+    session_ids: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="ID", help="Sessions to export (ids or unique prefixes)."),
+    ] = None,
+    export_all: Annotated[bool, typer.Option("--all", help="Export every session.")] = False,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    fmt: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help="json: the stored records as one array; csv: one row a session.",
+        ),
+    ] = Format.json,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write to FILE (atomically); default: stdout."
+        ),
+    ] = None,
+) -> None:
+    """Export sessions as JSON or CSV, oldest first (or in the order of the IDs given)."""
+    from radium_otel._internal.reports import write_csv, write_json_array
+
+    store = _store()
+    if session_ids and (export_all or since or until):
+        _fail("give session IDs, or --all / --since / --until, not both")
+    if session_ids:
+        try:
+            paths = list(dict.fromkeys(store.resolve(i) for i in session_ids))
+        except LookupFailed as exc:
+            _fail(str(exc))
+    elif export_all or since or until:
+        window = _window(since, until)
+        names = _report(lambda source: _files_in(source, window))
+        paths = [store.folder / name for name in names]
+    else:
+        _fail("name the sessions to export: IDs, --all, or --since/--until")
+    to_file = output is not None and str(output) != "-"
+    update, stop = _progress("Exporting sessions") if to_file else (None, lambda: None)
+
+    def read(path: Path) -> SessionRecord | None:
+        try:
+            return store.read(path)
+        except (RecordError, OSError) as exc:
+            reason = str(exc) if isinstance(exc, RecordError) else exc.strerror or str(exc)
+            if session_ids:
+                _fail(f"cannot read {path.name}: {reason}")
+            _warn(f"skipped {path.name}: {reason}")
+            return None
+
+    # Sessions named one by one are all read before anything is written (an error leaves no
+    # half output); a whole window streams, skipping files that turn out unreadable.
+    named = [read(path) for path in paths] if session_ids else None
+
+    def records() -> Iterator[SessionRecord]:
+        for done, path in enumerate(paths, 1):
+            record = named[done - 1] if named is not None else read(path)
+            if record is not None:
+                yield record
+            if update is not None:
+                update(done, len(paths))
+
+    write = write_csv if fmt is Format.csv else write_json_array
+    try:
+        if to_file:
+            assert output is not None
+            from radium_otel._internal.reports import atomic_text_file
+
+            try:
+                with atomic_text_file(output) as f:
+                    n = write(records(), f)
+            finally:
+                stop()
+            _info(f"exported {n} session{'' if n == 1 else 's'} to {output}")
+        else:
+            write(records(), sys.stdout)
+    except OSError as exc:
+        _fail(f"cannot write {output or 'stdout'}: {exc.strerror or exc}")
+
+
+def _files_in(source: Sessions, window: Window) -> list[str]:
+    """Session files in ``window``, oldest first."""
+    from radium_otel._internal.reports import IndexedSessions, ScannedSessions
+
+    if isinstance(source, IndexedSessions):
+        return source.index.files_in(window.since_us, window.until_us)
+    assert isinstance(source, ScannedSessions)
+    return [f.file for f in source.facts if window.contains(f.start_us)]
+
+
+@stats_app.command("reindex")
+def stats_reindex() -> None:
+    """Rebuild the session index from the session files (it also rebuilds itself when needed)."""
+    from radium_otel._internal.index import IndexUnavailable, SessionIndex
+
+    store = _store()
+    started = time.perf_counter()
+    update, stop = _progress("Indexing sessions")
+    with SessionIndex(store.folder) as index:
+        try:
+            try:
+                index.refresh(force=True, progress=update)
+            finally:
+                stop()
+            sessions, skipped = index.count(None, None), index.unreadable()
+        except IndexUnavailable as exc:
+            _fail(f"cannot build the session index: {exc}")
+        except OSError as exc:
+            _fail(f"cannot read sessions: {exc.strerror or exc}")
+    _warn_skipped(skipped)
+    elapsed = time.perf_counter() - started
+    typer.echo(
+        f"Indexed {sessions:,} session{'' if sessions == 1 else 's'}"
+        + (f" ({len(skipped):,} unreadable file{'' if len(skipped) == 1 else 's'} skipped)"
+           if skipped else "")
+        + f" in {elapsed:.1f}s: {index.path}"
+    )  # fmt: skip
+
+
+def _full_id(session_id: str) -> str:
+    """The id of the session named by ``session_id`` (already resolved once)."""
+    return _store().resolve(session_id).name.removesuffix(".json")
+
+
+def _info(message: str) -> None:
+    typer.echo(f"rad: {message}", err=True)
 
 
 def _console() -> Console:

@@ -374,3 +374,27 @@ def test_no_color_turns_colour_off_on_a_terminal(
     assert b"\x1b[" in styled  # on a terminal the section titles are bold ...
     assert b"\x1b[" not in plain  # ... and with NO_COLOR there is no escape at all
     assert plain.decode().replace("\r\n", "\n") == UX1
+
+
+# --- beside the session index --------------------------------------------------------------
+def test_stats_session_reads_the_file_whatever_the_index(
+    filled: Path, no_ambient_config: None
+) -> None:
+    index = filled / ".radium" / "_internals" / "index.sqlite3"
+    assert index.is_file()  # every write keeps it
+    for suffix in ("-wal", "-shm"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)
+    index.write_bytes(b"not a database")
+
+    result = invoke(["--workspace", str(filled), "stats", "session"])
+
+    assert result.exit_code == 0
+    assert result.stdout == UX1
+    assert result.stderr == ""
+
+
+def test_help_lists_the_stats_commands(no_ambient_config: None) -> None:
+    result = invoke(["stats", "--help"])
+    assert result.exit_code == 0
+    for command in ("session", "model", "tools", "history", "export", "reindex"):
+        assert command in result.stdout

@@ -72,6 +72,7 @@ class SessionStore:
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
+            written = os.fstat(fd)
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
@@ -85,7 +86,14 @@ class SessionStore:
                 tmp.unlink()
             raise
         self._fsync_folder()
+        self._index(record, target, written)
         return target
+
+    def _index(self, record: SessionRecord, target: Path, written: os.stat_result) -> None:
+        """Keep the session index in step with the file just written (never fails the write)."""
+        from radium_otel._internal.index import FileStat, index_written  # sqlite3 on first write
+
+        index_written(self.folder, record, target, FileStat.of(written))
 
     def _ensure_folder(self) -> None:
         for folder in (self.folder.parent.parent, self.folder.parent, self.folder):
