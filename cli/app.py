@@ -97,6 +97,16 @@ def _load(store: SessionStore, session_id: str | None) -> SessionRecord:
     return sessions[-1].record
 
 
+RepriceOption = Annotated[
+    bool,
+    typer.Option(
+        "--reprice",
+        help="Recompute costs from the stored token counts with the current prices "
+        "(genai-prices data and .radium/pricing.toml) instead of the stored costs.",
+    ),
+]
+
+
 @stats_app.command("session")
 def stats_session(
     session_id: Annotated[
@@ -104,13 +114,47 @@ def stats_session(
         typer.Argument(metavar="[ID]", help="Session id or unique prefix (default: latest)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored record.")] = False,
+    files: Annotated[
+        bool, typer.Option("--files", help="List the files the session changed.")
+    ] = False,
+    reprice: RepriceOption = False,
 ) -> None:
-    """The session summary: tool calls, success rate, time split."""
+    """The session summary: tool calls, success rate, code changes, cost, time split."""
     record = _load(_store(), session_id)
+    if reprice:
+        record = _reprice([record])[0]
     if as_json:
         typer.echo(json.dumps(record.to_json(), indent=2, ensure_ascii=False))
         return
-    _console().print(summary_text(record))
+    console = _console()
+    console.print(summary_text(record))
+    if files:
+        from radium_otel._internal.codechanges import ERROR_KEY, render_files
+
+        console.print()
+        if record.code_changes is None:
+            reason = record.metadata.get(ERROR_KEY) or "not recorded"
+            console.print(f"Code changes unknown: {reason}", highlight=False)
+        else:
+            console.print(render_files(record.code_changes))
+
+
+def _reprice(records: list[SessionRecord]) -> list[SessionRecord]:
+    """``records`` with costs recomputed from their tokens with today's prices; says so."""
+    from radium_otel._internal.pricing import PricingError, load_prices, reprice
+
+    try:
+        prices = load_prices(resolve_workspace(_state.workspace))
+    except PricingError as exc:
+        _fail(str(exc))
+    repriced = [reprice(r, prices) for r in records]
+    version = next((r.pricing.version for r in repriced if r.pricing is not None), "?")
+    typer.echo(
+        f"rad: note: costs recomputed from the stored tokens with current prices "
+        f"(genai-prices {version})",
+        err=True,
+    )
+    return repriced
 
 
 # --- reports over many sessions ------------------------------------------------------------------
@@ -194,11 +238,14 @@ def _progress(description: str) -> tuple[Callable[[int, int], None] | None, Call
 _PROGRESS_MIN = 200  # files to parse or export before a progress bar is worth drawing
 
 
-def _report(build: Callable[[Sessions], _R]) -> _R:
-    """Run ``build`` on the workspace's sessions: through the index, else reading the files.
+def _report(build: Callable[[Sessions], _R], *, reprice: bool = False) -> _R:
+    """Run ``build`` on the workspace's sessions: through the index, else reading the files
+    (always, with ``reprice``: costs recomputed from every record's tokens).
 
     Fails when the workspace has no readable session; warns once about skipped files.
     """
+    if reprice:
+        return build(_repriced_all())
     import sqlite3
 
     from radium_otel._internal.index import IndexUnavailable, SessionIndex
@@ -238,8 +285,25 @@ def _report(build: Callable[[Sessions], _R]) -> _R:
     return result
 
 
-def _one(session_id: str) -> Sessions:
-    """The sessions source of one stored session."""
+def _repriced_all() -> Sessions:
+    """Every stored session, read from its file and repriced."""
+    from radium_otel._internal.index import facts_from_record
+    from radium_otel._internal.reports import ScannedSessions
+
+    store = _store()
+    stored, warnings = store.load_all()
+    for warning in warnings:
+        _warn(warning)
+    if not stored:
+        _fail(f"no sessions stored in {store.folder}")
+    repriced = _reprice([s.record for s in stored])
+    return ScannedSessions(
+        facts_from_record(r, s.path.name) for s, r in zip(stored, repriced, strict=True)
+    )
+
+
+def _one(session_id: str, *, reprice: bool = False) -> Sessions:
+    """The sessions source of one stored session (repriced if asked)."""
     from radium_otel._internal.index import facts_from_record
     from radium_otel._internal.reports import ScannedSessions
 
@@ -247,6 +311,8 @@ def _one(session_id: str) -> Sessions:
     try:
         path = store.resolve(session_id)
         record = store.read(path)
+        if reprice:
+            record = _reprice([record])[0]
         facts = facts_from_record(record, path.name)
     except LookupFailed as exc:
         _fail(str(exc))
@@ -272,6 +338,7 @@ def stats_model(
     since: SinceOption = None,
     until: UntilOption = None,
     as_json: JsonOption = False,
+    reprice: RepriceOption = False,
 ) -> None:
     """Model usage: requests, tokens, cache reads, reasoning, errors, latency and cost.
 
@@ -285,10 +352,11 @@ def stats_model(
 
     _only_all(session_id, since, until)
     if session_id is not None:
-        report = model_report(_one(session_id), Window(), session_id=_full_id(session_id))
+        source = _one(session_id, reprice=reprice)
+        report = model_report(source, Window(), session_id=_full_id(session_id))
     else:
         window = _window(since, until)
-        report = _report(lambda source: model_report(source, window))
+        report = _report(lambda source: model_report(source, window), reprice=reprice)
     if as_json:
         _print_json(report.to_json())
         return
@@ -350,6 +418,7 @@ def stats_history(
         typer.Option("--by", help="Roll sessions up per UTC day, ISO week or month, with a chart."),
     ] = None,
     as_json: JsonOption = False,
+    reprice: RepriceOption = False,
 ) -> None:
     """Past sessions, newest first; or per-period totals with a bar chart (--by).
 
@@ -366,14 +435,18 @@ def stats_history(
     window = _window(since, until)
     n = limit or None
     if by is not None:
-        rollup = _report(lambda source: rollup_report(source, window, agent, by.value, n))
+        rollup = _report(
+            lambda source: rollup_report(source, window, agent, by.value, n), reprice=reprice
+        )
         if as_json:
             _print_json(rollup.to_json())
         else:
             _console().print(render_rollup(rollup))
         return
     now = time.time()
-    report = _report(lambda source: history_report(source, window, agent, n, now=now))
+    report = _report(
+        lambda source: history_report(source, window, agent, n, now=now), reprice=reprice
+    )
     if as_json:
         _print_json(report.to_json())
     else:
