@@ -483,3 +483,40 @@ def test_the_store_keeps_itself_out_of_git_status(tmp_path: Path) -> None:
     )
     assert status.stdout == ""
     assert (tmp_path / ".radium" / "_internals" / "sessions" / "abcd1234.json").is_file()
+
+
+@pytest.mark.parametrize("pid", [0, -1, 2**80])
+def test_an_active_record_with_an_impossible_pid_reads_as_interrupted(
+    tmp_path: Path, pid: int
+) -> None:
+    store = SessionStore(sessions_dir(tmp_path))
+    now = datetime.now(timezone.utc)
+    record = SessionRecord(
+        id="abcd5678",
+        status="active",
+        start_time=now,
+        updated_time=now,
+        metadata={"pid": pid, "host": socket.gethostname()},
+    )
+    path = store.write(record)
+    assert store.read(path).status == "interrupted"
+
+
+def test_a_slow_checkpointer_is_not_taken_for_dead(tmp_path: Path) -> None:
+    """A live writer that checkpoints every 10 minutes: 5 minutes of silence is normal."""
+    store = SessionStore(sessions_dir(tmp_path))
+    then = datetime.now(timezone.utc) - timedelta(minutes=5)
+    meta = {"pid": os.getpid(), "host": socket.gethostname(), "checkpoint_interval_s": 600.0}
+    path = store.write(
+        SessionRecord(
+            id="abcd9999", status="active", start_time=then, updated_time=then, metadata=meta
+        )
+    )
+    assert store.read(path).status == "active"
+    meta["checkpoint_interval_s"] = 5.0
+    path = store.write(
+        SessionRecord(
+            id="abcd9999", status="active", start_time=then, updated_time=then, metadata=meta
+        )
+    )
+    assert store.read(path).status == "interrupted"

@@ -107,7 +107,12 @@ class Radium:
             self._session_ended,
             on_session_open=self._session_opened,
             time_ns=time_ns,
-            metadata=lambda: {**process_metadata(), **git, "service.name": self.service_name},
+            metadata=lambda: {
+                **process_metadata(),
+                **git,
+                "service.name": self.service_name,
+                "checkpoint_interval_s": checkpoint_interval_s,
+            },
         )
         self.tracer_provider, own = self._attach(tracer_provider, service_name, set_global)
         resource = self.tracer_provider.resource.attributes

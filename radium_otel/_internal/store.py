@@ -210,17 +210,24 @@ def _is_stale(record: SessionRecord, now: float) -> bool:
     if isinstance(pid, int) and host == socket.gethostname() and not _pid_alive(pid):
         return True
     updated = record.updated_time or record.start_time
-    return now - updated.timestamp() > STALE_AFTER_S
+    # A writer that checkpoints less often than usual says so in its records.
+    interval = meta.get("checkpoint_interval_s")
+    limit = STALE_AFTER_S
+    if isinstance(interval, (int, float)) and not isinstance(interval, bool):
+        limit = max(limit, 3 * float(interval))
+    return now - updated.timestamp() > limit
 
 
 def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False  # 0 and negative pids name process groups, not a process
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    except OSError:
+    except (OSError, OverflowError):
         return False
     return True
 
