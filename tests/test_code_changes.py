@@ -572,7 +572,8 @@ def test_a_tiny_time_limit_gives_a_reason_at_once(tmp_path: Path) -> None:
     tracker.session_started("session-1")
     began = time.monotonic()
     record = tracker.session_ended(new_record())
-    assert time.monotonic() - began < 1.0
+    # Bounded, not measured: machines here are shared; a hang would be the 10 s default.
+    assert time.monotonic() - began < 5.0
     assert_not_measured(record, "limit")
 
 
@@ -592,9 +593,9 @@ def test_a_git_that_hangs_is_killed_at_the_time_limit(tmp_path: Path) -> None:
 
     began = time.monotonic()
     tracker.session_started("session-1")
-    assert time.monotonic() - began < 0.2  # the start snapshot runs in the background
+    assert time.monotonic() - began < 2.0  # the start snapshot runs in the background
     record = tracker.session_ended(new_record())
-    assert time.monotonic() - began < 3.0
+    assert time.monotonic() - began < 10.0  # the fake git sleeps 30 s unless killed
     assert_not_measured(record, "0.5s limit")
     # The hung process was killed, not left behind.
     pid = int(pid_file.read_text())
