@@ -199,7 +199,14 @@ def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) ->
     def start() -> _Call:
         try:
             inst = get_instance()
-            span = inst.tracer.start_span(recipe.name, attributes=recipe.attributes)
+            sid = session_context.get()
+            # Naming the session up front spares the processor stamping it on the span.
+            attributes = (
+                recipe.attributes
+                if sid is None
+                else {**recipe.attributes, k.GEN_AI_CONVERSATION_ID: sid}
+            )
+            span = inst.tracer.start_span(recipe.name, attributes=attributes)
             capture = (
                 inst.capture_content if recipe.capture_content is None else recipe.capture_content
             )
