@@ -1591,3 +1591,25 @@ def test_module_level_api(global_rad: tuple[Radium, Spans]) -> None:
     assert {
         (span.attributes or {}).get("gen_ai.conversation.id") for span in spans.get_finished_spans()
     } == {s.id}
+
+
+def test_record_usage_inside_a_tool_warns_that_it_will_not_count(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import radium_otel._internal.errors as errors
+
+    errors._reported.discard("record_usage:not-a-model-span")
+    with isolated(tmp_path) as (inst, _):
+
+        @inst.tool
+        def summarise() -> None:
+            rad.record_usage(input_tokens=10, output_tokens=2)
+
+        with caplog.at_level(logging.WARNING, logger="radium_otel"), inst.session() as s:
+            summarise()
+    assert s.record is not None
+    assert s.record.model_usage == []
+    assert any(
+        "record_usage() called in a span whose operation is execute_tool" in r.getMessage()
+        for r in caplog.records
+    )

@@ -481,6 +481,14 @@ def record_usage(
         if not span.is_recording():
             warn_once("record_usage:no-span", "rad.record_usage() called outside any span")
             return
+        op = (getattr(span, "attributes", None) or {}).get(k.GEN_AI_OPERATION_NAME)
+        if op == k.OP_EXECUTE_TOOL or op == k.OP_INVOKE_AGENT:
+            warn_once(
+                "record_usage:not-a-model-span",
+                "rad.record_usage() called in a span whose operation is %s: tokens count only "
+                "on a model call (call it inside the @rad.model_call function)",
+                op,
+            )
         usage = Usage(
             input_tokens=input_tokens,
             output_tokens=output_tokens,
