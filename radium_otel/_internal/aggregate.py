@@ -7,7 +7,6 @@ O(spans). It is not thread-safe: `SessionSpanProcessor` serialises all access wi
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 from dataclasses import dataclass, field
@@ -275,8 +274,3 @@ def process_metadata() -> dict[str, Any]:
 def _to_datetime(ns: int) -> datetime:
     seconds, rest = divmod(ns, _NS)
     return datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=rest // 1000)
-
-
-def finite_nonnegative(value: float) -> bool:
-    """True for a finite number >= 0."""
-    return math.isfinite(value) and value >= 0

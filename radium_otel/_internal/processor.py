@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import StatusCode, get_current_span
+from opentelemetry.trace import StatusCode
 
 from radium_otel._internal import constants as k
 from radium_otel._internal.aggregate import ModelCall, SessionState, process_metadata
@@ -31,7 +31,7 @@ from radium_otel._internal.store import is_safe_id
 if TYPE_CHECKING:
     from radium_otel._internal.metrics import MetricsRecorder
 
-__all__ = ["SessionSpanProcessor", "current_session_id", "session_context"]
+__all__ = ["SessionSpanProcessor", "session_context"]
 
 #: The session opened by `rad.session()` / `AnalyticsService.start_session` in this context.
 session_context: ContextVar[str | None] = ContextVar("radium_session", default=None)
@@ -63,17 +63,6 @@ _TOKEN_KEYS: dict[str, tuple[str, ...]] = {
     "cache_creation_1h_tokens": (k.RADIUM_USAGE_CACHE_CREATION_1H,),
 }
 _ALL_TOKEN_KEYS = frozenset(key for keys in _TOKEN_KEYS.values() for key in keys)
-
-
-def current_session_id() -> str | None:
-    """The id of the session the current context belongs to, if radium knows it."""
-    sid = session_context.get()
-    if sid is not None:
-        return sid
-    span = get_current_span()
-    attrs = getattr(span, "attributes", None)
-    value = attrs.get(k.GEN_AI_CONVERSATION_ID) if attrs else None
-    return value if isinstance(value, str) else None
 
 
 # What the processor remembers about a span between its start and its end: its session and

@@ -16,7 +16,6 @@ import re
 import socket
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 from radium_otel._internal.record import RecordError, SessionRecord
@@ -230,8 +229,3 @@ def _pid_alive(pid: int) -> bool:
     except (OSError, OverflowError):
         return False
     return True
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
