@@ -822,3 +822,23 @@ def test_processor_forgets_every_span_once_it_ended(h: Harness) -> None:
     h.provider.shutdown()
     assert h.processor._open == {}
     assert h.processor.session_ids() == []
+
+
+def test_span_attributes_reads_the_sdk_dict_directly_and_falls_back_safely() -> None:
+    """The processor's fast attribute read takes the SDK's plain dict (not the slow proxy) on
+    live and finished spans; other spans fall back to their public attributes, or none."""
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.trace import INVALID_SPAN
+
+    from radium_otel._internal.processor import span_attributes
+
+    span = TracerProvider().get_tracer("t").start_span("s", attributes={"a": 1})
+    live = span_attributes(span)
+    assert type(live) is dict
+    assert live == {"a": 1}
+    span.set_attribute("b", "x")
+    span.end()
+    assert span_attributes(span) == {"a": 1, "b": "x"}
+    assert type(span_attributes(span)) is dict
+    assert dict(span_attributes(ReadableSpan("r", attributes={"c": 2}))) == {"c": 2}
+    assert span_attributes(INVALID_SPAN) == {}

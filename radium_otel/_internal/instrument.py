@@ -21,7 +21,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from radium_otel._internal import constants as k
 from radium_otel._internal.errors import log_internal_error, warn_once
-from radium_otel._internal.processor import session_context
+from radium_otel._internal.processor import session_context, span_attributes
 from radium_otel._internal.usage import StreamUsage, Usage, usage_from_response
 
 if TYPE_CHECKING:
@@ -481,7 +481,7 @@ def record_usage(
         if not span.is_recording():
             warn_once("record_usage:no-span", "rad.record_usage() called outside any span")
             return
-        op = (getattr(span, "attributes", None) or {}).get(k.GEN_AI_OPERATION_NAME)
+        op = span_attributes(span).get(k.GEN_AI_OPERATION_NAME)
         if op == k.OP_EXECUTE_TOOL or op == k.OP_INVOKE_AGENT:
             warn_once(
                 "record_usage:not-a-model-span",
@@ -515,7 +515,7 @@ def record_decision(decision: str, tool: str | None, get_instance: Callable[[], 
             )
             return
         span = trace.get_current_span()
-        attrs = getattr(span, "attributes", None) or {}
+        attrs = span_attributes(span)
         if (
             decision != "reject"  # on a running call it would uncount a call that did run
             and span.is_recording()
@@ -547,7 +547,7 @@ _USAGE_ATTRIBUTES = (
 
 def _set_usage(span: Span, usage: Usage, *, overwrite: bool) -> None:
     """Put ``usage`` on ``span``; unless ``overwrite``, what is already there wins."""
-    attrs = getattr(span, "attributes", None) or {}
+    attrs = span_attributes(span)
     new: dict[str, Any] = {}
     # Tokens already there come from rad.record_usage(): it said what this request used.
     if overwrite or not any(key in attrs for _, key in _USAGE_ATTRIBUTES):

@@ -31,7 +31,7 @@ from radium_otel._internal.store import is_safe_id
 if TYPE_CHECKING:
     from radium_otel._internal.metrics import MetricsRecorder
 
-__all__ = ["SessionSpanProcessor", "session_context"]
+__all__ = ["SessionSpanProcessor", "session_context", "span_attributes"]
 
 #: The session opened by `rad.session()` / `AnalyticsService.start_session` in this context.
 session_context: ContextVar[str | None] = ContextVar("radium_session", default=None)
@@ -198,7 +198,7 @@ class SessionSpanProcessor(SpanProcessor):
         if ctx is None:
             return
         span_id = ctx.span_id
-        attrs = _attributes(span)
+        attrs = span_attributes(span)
         op = attrs.get(k.GEN_AI_OPERATION_NAME)
         conv = attrs.get(k.GEN_AI_CONVERSATION_ID)
         parent = span.parent
@@ -300,7 +300,7 @@ class SessionSpanProcessor(SpanProcessor):
         span_id = ctx.span_id
         start_ns = span.start_time or 0
         end_ns = span.end_time or start_ns
-        attrs = _attributes(span)
+        attrs = span_attributes(span)
         with self._lock:
             entry = self._open.pop(span_id, None)
             if entry is None:
@@ -470,7 +470,7 @@ def _record_metrics(metrics: MetricsRecorder, span: ReadableSpan, measured: _Mea
         log_internal_error("recording metrics", exc)
 
 
-def _attributes(span: ReadableSpan) -> Mapping[str, Any]:
+def span_attributes(span: object) -> Mapping[str, Any]:
     """The span's attributes as a plain mapping, cheaply.
 
     ``span.attributes`` wraps the SDK's ``BoundedAttributes`` in a ``MappingProxyType``, and
@@ -484,7 +484,8 @@ def _attributes(span: ReadableSpan) -> Mapping[str, Any]:
         return inner
     if type(raw) is dict:
         return raw
-    return span.attributes or {}
+    attributes = getattr(span, "attributes", None)  # a non-SDK span may have none
+    return attributes if isinstance(attributes, Mapping) else {}
 
 
 def _kind(attrs: Mapping[str, Any], op: object) -> int:
