@@ -41,6 +41,7 @@ COMMANDS: list[list[str]] = [
     ["stats", "history", "--limit", "20"],
     ["stats", "model"],
     ["stats", "tools"],
+    ["stats", "session"],  # the latest session
 ]
 # (model, provider, price of a million input and output tokens; None: unpriced)
 MODELS = [
@@ -275,6 +276,30 @@ def bench(base: Path, n: int, runs: int, cold_runs: int, seed: int) -> tuple[lis
             after.append(run(workspace, args))
         rows.append(Row(n, " ".join(args[1:]), cold, warm, after))
     return rows, "; ".join(notes)
+
+
+SUITE: list[list[str]] = [["--help"], ["stats", "session"], ["stats", "history"]]
+
+
+def suite(base: Path, n: int, runs: int, seed: int) -> tuple[dict[str, list[float]], list[str]]:
+    """`SUITE` as whole processes on ``n`` generated sessions, warm index, interleaved rounds.
+
+    Returns the seconds of each command (keyed by its arguments) and notes on the set-up.
+    """
+    workspace = base / f"ws-{n}"
+    if workspace.exists():
+        shutil.rmtree(workspace)
+    gen = generate(workspace, n, seed)
+    drop_index(workspace)
+    reindex = run(workspace, ["stats", "reindex"])
+    notes = [f"{n:,} sessions generated in {gen:.1f} s", f"cold index build {reindex:.2f} s"]
+    first_line_of_help()  # fills the byte-code cache
+    settle(workspace)
+    times: dict[str, list[float]] = {" ".join(args): [] for args in SUITE}
+    for _ in range(runs):
+        for args in SUITE:
+            times[" ".join(args)].append(run(workspace, args))
+    return times, notes
 
 
 def main() -> None:

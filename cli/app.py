@@ -1,7 +1,13 @@
 """``rad``: read the local session reports.
 
-Commands only parse arguments, call the library and hand the result to a renderer; every
-domain error becomes one line on stderr and exit code 1, never a traceback.
+Commands only parse arguments, call the library and hand the result to a renderer. Every
+error is one line on stderr, ``rad: error: ...``, never a traceback: exit code 2 when the
+command line is wrong (an unknown option, a bad value, options that do not go together), 1
+when it is right but cannot be answered (no such session, nothing stored, a file that cannot
+be read or written). ``--help`` stays rich.
+
+Only the read side is imported here (store, index, reports, renderers): never the
+OpenTelemetry SDK, the exporters or the price data unless a command needs them.
 """
 
 from __future__ import annotations
@@ -10,14 +16,15 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from radium_otel._internal.record import RecordError, SessionRecord
 from radium_otel._internal.render import summary_text
@@ -29,14 +36,54 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "main"]
 
+
+class _Rad(TyperGroup):
+    """The ``rad`` group: a usage error is one line on stderr (exit 2), not a boxed panel."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line; in standalone mode, exit with its code."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except typer.TyperException as exc:  # typer's usage errors and the like
+            # `rad` alone has printed its help already (no_args_is_help).
+            if type(exc).__name__ != "NoArgsIsHelpError":
+                typer.echo(f"rad: error: {_sentence(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _sentence(message: str) -> str:
+    """A typer usage message in the style of ours: one line, lower-case start, no final full
+    stop, without the ``Value error, `` that typer puts before a bad choice's message.
+    """
+    message = " ".join(message.split()).replace(": Value error, ", ": ")
+    return (message[:1].lower() + message[1:]).removesuffix(".")
+
+
 app = typer.Typer(
     name="rad",
+    cls=_Rad,
     help="Session analytics for AI agents, built on OpenTelemetry.",
     rich_markup_mode="rich",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-stats_app = typer.Typer(help="Summaries of the sessions stored in this workspace.")
+stats_app = typer.Typer(
+    help="Summaries of the sessions stored in this workspace.", no_args_is_help=True
+)
 app.add_typer(stats_app, name="stats")
 
 
@@ -68,33 +115,48 @@ def _store() -> SessionStore:
 
 
 def _fail(message: str) -> NoReturn:
+    """The command cannot be answered: one line on stderr, exit code 1."""
     typer.echo(f"rad: error: {message}", err=True)
     raise typer.Exit(code=1)
+
+
+def _usage(message: str) -> NoReturn:
+    """The command line is wrong: one line on stderr, exit code 2 (as typer's own)."""
+    typer.echo(f"rad: error: {message}", err=True)
+    raise typer.Exit(code=2)
 
 
 def _warn(message: str) -> None:
     typer.echo(f"rad: warning: {message}", err=True)
 
 
-def _load(store: SessionStore, session_id: str | None) -> SessionRecord:
-    """The session named by ``session_id`` (id or prefix), else the latest one."""
+def _load(store: SessionStore, session_id: str | None) -> tuple[Path, SessionRecord]:
+    """The session named by ``session_id`` (id or prefix), else the latest one: its file
+    and its record.
+
+    The latest is the one the index lists first (refreshed like every report's), so only
+    its file is parsed.
+    """
     try:
-        if session_id is not None:
-            path = store.resolve(session_id)
-            try:
-                return store.read(path)
-            except RecordError as exc:
-                _fail(f"cannot read {path.name}: {exc}")
-        sessions, warnings = store.load_all()
+        path = store.resolve(session_id) if session_id is not None else _latest_path(store)
     except LookupFailed as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot read session: {exc.strerror or exc}")
-    for warning in warnings:
-        _warn(warning)
-    if not sessions:
-        _fail(f"no sessions stored in {store.folder}")
-    return sessions[-1].record
+    try:
+        return path, store.read(path)
+    except RecordError as exc:
+        _fail(f"cannot read {path.name}: {exc}")
+    except OSError as exc:
+        _fail(f"cannot read {path.name}: {exc.strerror or exc}")
+
+
+def _latest_path(store: SessionStore) -> Path:
+    """The file of the session that started last (fails when none is stored)."""
+    from radium_otel._internal.reports import Window
+
+    latest = _report(lambda source: source.history(Window(), None, 1))
+    return store.folder / latest[0].file
 
 
 RepriceOption = Annotated[
@@ -120,7 +182,7 @@ def stats_session(
     reprice: RepriceOption = False,
 ) -> None:
     """The session summary: tool calls, success rate, code changes, cost, time split."""
-    record = _load(_store(), session_id)
+    _, record = _load(_store(), session_id)
     if reprice:
         record = _reprice([record])[0]
     if as_json:
@@ -192,9 +254,9 @@ def _window(since: str | None, until: str | None) -> Window:
             parse_when(until, now, end=True) if until else None,
         )
     except WhenError as exc:
-        _fail(str(exc))
+        _usage(str(exc))
     if window.since and window.until and window.since >= window.until:
-        _fail("--since must be before --until")
+        _usage("--since must be before --until")
     return window
 
 
@@ -246,43 +308,22 @@ def _report(build: Callable[[Sessions], _R], *, reprice: bool = False) -> _R:
     """
     if reprice:
         return build(_repriced_all())
-    import sqlite3
-
-    from radium_otel._internal.index import IndexUnavailable, SessionIndex
-    from radium_otel._internal.reports import IndexedSessions, ScannedSessions
+    from radium_otel._internal.reports import ask
 
     store = _store()
-    index = SessionIndex(store.folder)
-    source = IndexedSessions(index)
-
-    def answer() -> tuple[_R, list[tuple[str, str]], bool]:
-        return build(source), index.unreadable(), index.count(None, None) == 0
-
     update, stop = _progress("Indexing sessions")
     try:
-        try:
-            index.refresh(progress=update)
-        finally:
-            stop()
-        try:
-            result, skipped, empty = answer()
-        except sqlite3.DatabaseError as exc:  # corruption past what the refresh read
-            if not index.rebuild_after(exc):
-                raise
-            result, skipped, empty = answer()
-    except (IndexUnavailable, sqlite3.Error) as exc:
-        _warn(f"session index unavailable ({exc}); reading every session file")
-        scanned, skipped = ScannedSessions.read(store.folder)
-        empty = not scanned.facts
-        result = build(scanned)
+        answer = ask(store.folder, build, progress=update)
     except OSError as exc:
         _fail(f"cannot read sessions: {exc.strerror or exc}")
     finally:
-        index.close()
-    _warn_skipped(skipped)
-    if empty:
+        stop()
+    if answer.index_error is not None:
+        _warn(f"session index unavailable ({answer.index_error}); reading every session file")
+    _warn_skipped(answer.skipped)
+    if answer.empty:
         _fail(f"no sessions stored in {store.folder}")
-    return result
+    return answer.value
 
 
 def _repriced_all() -> Sessions:
@@ -302,30 +343,24 @@ def _repriced_all() -> Sessions:
     )
 
 
-def _one(session_id: str, *, reprice: bool = False) -> Sessions:
-    """The sessions source of one stored session (repriced if asked)."""
+def _one(session_id: str, *, reprice: bool = False) -> tuple[Sessions, str]:
+    """The sessions source of one stored session (repriced if asked), and its full id."""
     from radium_otel._internal.index import facts_from_record
     from radium_otel._internal.reports import ScannedSessions
 
-    store = _store()
+    path, record = _load(_store(), session_id)
+    if reprice:
+        record = _reprice([record])[0]
     try:
-        path = store.resolve(session_id)
-        record = store.read(path)
-        if reprice:
-            record = _reprice([record])[0]
         facts = facts_from_record(record, path.name)
-    except LookupFailed as exc:
-        _fail(str(exc))
     except RecordError as exc:
         _fail(f"cannot read {path.name}: {exc}")
-    except OSError as exc:
-        _fail(f"cannot read session: {exc.strerror or exc}")
-    return ScannedSessions([facts])
+    return ScannedSessions([facts]), path.name.removesuffix(".json")
 
 
 def _only_all(session_id: str | None, since: str | None, until: str | None) -> None:
     if session_id is not None and (since or until):
-        _fail("--since/--until select among all sessions; leave them out with a session ID")
+        _usage("--since/--until select among all sessions; leave them out with a session ID")
 
 
 def _print_json(data: object) -> None:
@@ -352,8 +387,8 @@ def stats_model(
 
     _only_all(session_id, since, until)
     if session_id is not None:
-        source = _one(session_id, reprice=reprice)
-        report = model_report(source, Window(), session_id=_full_id(session_id))
+        source, full_id = _one(session_id, reprice=reprice)
+        report = model_report(source, Window(), session_id=full_id)
     else:
         window = _window(since, until)
         report = _report(lambda source: model_report(source, window), reprice=reprice)
@@ -382,7 +417,8 @@ def stats_tools(
 
     _only_all(session_id, since, until)
     if session_id is not None:
-        report = tool_report(_one(session_id), Window(), session_id=_full_id(session_id))
+        source, full_id = _one(session_id)
+        report = tool_report(source, Window(), session_id=full_id)
     else:
         window = _window(since, until)
         report = _report(lambda source: tool_report(source, window))
@@ -489,7 +525,7 @@ def stats_export(
 
     store = _store()
     if session_ids and (export_all or since or until):
-        _fail("give session IDs, or --all / --since / --until, not both")
+        _usage("give session IDs, or --all / --since / --until, not both")
     if session_ids:
         try:
             paths = list(dict.fromkeys(store.resolve(i) for i in session_ids))
@@ -500,7 +536,7 @@ def stats_export(
         names = _report(lambda source: _files_in(source, window))
         paths = [store.folder / name for name in names]
     else:
-        _fail("name the sessions to export: IDs, --all, or --since/--until")
+        _usage("name the sessions to export: IDs, --all, or --since/--until")
     to_file = output is not None and str(output) != "-"
     update, stop = _progress("Exporting sessions") if to_file else (None, lambda: None)
 
@@ -581,11 +617,6 @@ def stats_reindex() -> None:
            if skipped else "")
         + f" in {elapsed:.1f}s: {index.path}"
     )  # fmt: skip
-
-
-def _full_id(session_id: str) -> str:
-    """The id of the session named by ``session_id`` (already resolved once)."""
-    return _store().resolve(session_id).name.removesuffix(".json")
 
 
 def _info(message: str) -> None:

@@ -10,27 +10,24 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, overload
+from collections.abc import Callable, Mapping, Sequence
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from radium_otel._internal import constants as _k
-from radium_otel._internal.instance import Radium
-from radium_otel._internal.instrument import (
-    SessionScope,
-    model_decorator,
-    record_usage,
-    tool_decorator,
-)
-from radium_otel._internal.instrument import record_decision as _record_decision
-from radium_otel._internal.processor import SessionSpanProcessor
-from radium_otel._internal.record import CacheStats, ModelUsage, SessionRecord, ToolStats
-from radium_otel._internal.service import (
-    AnalyticsService,
-    ModelStats,
-    SessionReport,
-    SessionSummary,
-)
-from radium_otel._internal.usage import Usage
+
+if TYPE_CHECKING:  # loaded on first use at run time: see _LAZY
+    from radium_otel._internal.instance import Radium
+    from radium_otel._internal.instrument import SessionScope, record_usage
+    from radium_otel._internal.processor import SessionSpanProcessor
+    from radium_otel._internal.record import CacheStats, ModelUsage, SessionRecord, ToolStats
+    from radium_otel._internal.service import (
+        AnalyticsService,
+        ModelStats,
+        SessionReport,
+        SessionSummary,
+    )
+    from radium_otel._internal.usage import Usage
 
 __version__ = "0.1.0"
 
@@ -50,6 +47,7 @@ __all__ = [
     "__version__",
     "configure",
     "get_instance",
+    "instrument",
     "model_call",
     "record_decision",
     "record_usage",
@@ -57,6 +55,41 @@ __all__ = [
     "shutdown",
     "tool",
 ]
+
+# Exported names imported on first access (PEP 562), so that ``import radium_otel`` -- and
+# every ``rad stats`` command -- does not load the OpenTelemetry SDK. To export one more name
+# from a module: add it here, to the ``TYPE_CHECKING`` imports above and to ``__all__``.
+_LAZY: dict[str, str] = {
+    "AnalyticsService": "radium_otel._internal.service",
+    "CacheStats": "radium_otel._internal.record",
+    "ModelStats": "radium_otel._internal.service",
+    "ModelUsage": "radium_otel._internal.record",
+    "Radium": "radium_otel._internal.instance",
+    "SessionRecord": "radium_otel._internal.record",
+    "SessionReport": "radium_otel._internal.service",
+    "SessionScope": "radium_otel._internal.instrument",
+    "SessionSpanProcessor": "radium_otel._internal.processor",
+    "SessionSummary": "radium_otel._internal.service",
+    "ToolStats": "radium_otel._internal.record",
+    "Usage": "radium_otel._internal.usage",
+    "record_usage": "radium_otel._internal.instrument",
+}
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above, and flag unknown names
+
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(import_module(module), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,6 +111,7 @@ def configure(
     otlp_compression: str | None = None,
     console_export: bool = False,
     otlp_json_file: str | os.PathLike[str] | None = None,
+    instrument: Sequence[str] | None = None,
     **options: Any,
 ) -> Radium:
     """Configure the process-wide instance (idempotent: same arguments, same instance).
@@ -92,6 +126,9 @@ def configure(
     - ``console_export``: print spans and metrics to stderr;
     - ``otlp_json_file``: append spans and metrics to a file as OTLP/JSON lines.
 
+    ``instrument`` names client libraries (``"openai"``, ``"anthropic"``, ``"google-genai"``)
+    to trace with the instrumentation package installed for each (see `instrument`).
+
     Unset, the standard variables apply: ``OTEL_EXPORTER_OTLP_ENDPOINT`` (and per-signal
     ``_TRACES_``/``_METRICS_`` endpoints), ``_PROTOCOL``, ``_HEADERS``, ``_TIMEOUT`` (seconds),
     ``_COMPRESSION``, ``OTEL_TRACES_EXPORTER``/``OTEL_METRICS_EXPORTER`` (``otlp``,
@@ -99,6 +136,8 @@ def configure(
     ``OTEL_SDK_DISABLED=true`` turns export and metrics off. ``options`` go to `Radium`
     (``tracer_provider``, ``meter_provider``, ``checkpoint_interval_s``, ...).
     """
+    from radium_otel._internal.instance import Radium
+
     global _default
     args = {
         "workspace": None if workspace is None else os.fspath(workspace),
@@ -112,6 +151,7 @@ def configure(
         "otlp_compression": otlp_compression,
         "console_export": console_export,
         "otlp_json_file": None if otlp_json_file is None else os.fspath(otlp_json_file),
+        "instrument": None if instrument is None else tuple(instrument),
         **options,
     }
     with _lock:
@@ -137,6 +177,8 @@ def get_instance() -> Radium:
 
 
 def _configure_default() -> Radium:
+    from radium_otel._internal.instance import Radium
+
     global _default
     _default = Radium()
     _default_args.clear()
@@ -152,6 +194,7 @@ def _configure_default() -> Radium:
         otlp_compression=None,
         console_export=False,
         otlp_json_file=None,
+        instrument=None,
     )
     return _default
 
@@ -165,8 +208,25 @@ def shutdown() -> None:
         instance.shutdown()
 
 
+def instrument(*clients: str) -> dict[str, str | None]:
+    """Trace client libraries with the GenAI instrumentation package installed for each.
+
+    ``clients``: ``"openai"``, ``"anthropic"``, ``"google-genai"``; none: every one whose
+    library is installed. For each, the first installed of its packages is enabled on
+    radium's providers: the OpenTelemetry contrib one (``opentelemetry-instrumentation-
+    genai-openai``, ``-openai-v2``, ``-genai-anthropic``, ``-google-genai``), then
+    Traceloop's (``opentelemetry-instrumentation-openai``, ``-anthropic``), then
+    OpenInference's (``openinference-instrumentation-*``). Returns client → the package
+    enabled, or None with one warning naming the package to install. Idempotent; never
+    raises but for an unknown client name. `shutdown` turns them off again.
+    """
+    return get_instance().instrument(*clients)
+
+
 def session(agent: str | None = None, *, tags: Mapping[str, str] | None = None) -> SessionScope:
     """One agent session: ``with``, ``async with`` or as a decorator."""
+    from radium_otel._internal.instrument import SessionScope
+
     return SessionScope(get_instance, agent, tags)
 
 
@@ -181,6 +241,8 @@ def tool(
 
     An exception escaping the function marks the call failed and propagates unchanged.
     """
+    from radium_otel._internal.instrument import tool_decorator
+
     return tool_decorator(fn, name, capture_content, get_instance)
 
 
@@ -204,6 +266,8 @@ def model_call(
     dicts of their shape), from the chunks a generator yields (streams), or from
     `record_usage` called inside.
     """
+    from radium_otel._internal.instrument import model_decorator
+
     return model_decorator(fn, provider, model, operation, get_instance)
 
 
@@ -213,4 +277,6 @@ def record_decision(decision: str, tool: str | None = None) -> None:
     Inside the tool's own span it is put on that span; otherwise (a rejected call never
     runs) it is recorded on a small span of its own.
     """
+    from radium_otel._internal.instrument import record_decision as _record_decision
+
     _record_decision(decision, tool, get_instance)

@@ -14,6 +14,22 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install --quiet -e '.[dev]'
     echo "$want" > "$stamp"
 fi
+# GenAI instrumentation packages that cannot share .venv (their pins clash with the dev
+# tools' or each other's): each `byo-<name>` extra goes into .venv/byo-<name>, always, since
+# tests/byo runs their scenarios there (tests/byo/venvs.py). Add a name here for a new one.
+BYO_VENVS="openai-v2"
+for name in $BYO_VENVS; do
+    venv=".venv/byo-$name"
+    if [ ! -x "$venv/bin/python" ]; then
+        "$PYTHON" -m venv "$venv"
+    fi
+    stamp="$venv/.radium-installed"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        "$venv/bin/python" -m pip install --quiet --upgrade pip
+        "$venv/bin/python" -m pip install --quiet -e ".[byo-$name]"
+        echo "$want" > "$stamp"
+    fi
+done
 # The backends for the integration tests (the `backends` extra: Arize Phoenix), in a venv of
 # their own so that their pins never change the dev tools above. Only in CI or when asked.
 if [ "${CI:-}" = "true" ] || [ "${RADIUM_BACKENDS:-0}" = "1" ]; then

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from radium_otel._internal import index as index_module
 from radium_otel._internal.record import SessionRecord
 from radium_otel._internal.store import SessionStore
 from radium_otel._internal.workspace import sessions_dir
@@ -27,6 +28,8 @@ RecordFactory = Callable[..., SessionRecord]
 ANSI = re.compile(r"\x1b\[")
 OLDER_ID = "abcd1111-0000-4000-8000-000000000001"
 OTHER_ID = "abcd2222-0000-4000-8000-000000000002"
+NEWER_ID = "eeee3333-0000-4000-8000-000000000003"
+SEED_ID = "3c6ddcd3-85b6-48f1-88e1-f428ca458337"
 
 UX1 = """\
 Interaction Summary
@@ -398,3 +401,87 @@ def test_help_lists_the_stats_commands(no_ambient_config: None) -> None:
     assert result.exit_code == 0
     for command in ("session", "model", "tools", "history", "export", "reindex"):
         assert command in result.stdout
+
+
+def test_the_latest_session_is_found_in_the_index_and_only_its_file_read(
+    filled: Path, no_ambient_config: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[str] = []
+    parsed: list[str] = []
+    store_read = SessionStore.read
+    index_read = index_module.read_facts
+
+    def counting_read(self: SessionStore, path: Path, now: float | None = None) -> SessionRecord:
+        read.append(path.name)
+        return store_read(self, path, now)
+
+    def counting_parse(path: Path) -> tuple[index_module.FileStat, index_module.SessionFacts]:
+        parsed.append(path.name)
+        return index_read(path)
+
+    monkeypatch.setattr(SessionStore, "read", counting_read)
+    monkeypatch.setattr(index_module, "read_facts", counting_parse)
+
+    result = invoke(["--workspace", str(filled), "stats", "session"])
+
+    assert (result.exit_code, result.stdout, result.stderr) == (0, UX1, "")
+    assert read == [f"{SEED_ID}.json"]
+    assert parsed == []  # every file was indexed when the store wrote it
+
+
+def test_a_session_file_copied_in_is_the_latest_once_indexed(
+    filled: Path, seed_record: SessionRecord, no_ambient_config: None
+) -> None:
+    newer = replace(seed_record, id=NEWER_ID, start_time=seed_record.start_time + timedelta(1))
+    (sessions_dir(filled) / f"{NEWER_ID}.json").write_text(json.dumps(newer.to_json()))
+
+    result = invoke(["--workspace", str(filled), "stats", "session", "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == newer.to_json()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["stats", "history", "--since", "garbage"],
+            "rad: error: invalid date 'garbage' (use YYYY-MM-DD, YYYYMMDD or a relative 7d, "
+            "12h, 2w)",
+        ),
+        (
+            ["stats", "history", "--limit", "x"],
+            "rad: error: invalid value for '--limit' / '-n': Input should be a valid integer, "
+            "unable to parse string as an integer",
+        ),
+        (
+            ["stats", "session", "--jsn"],
+            "rad: error: no such option: --jsn (Possible options: --json)",
+        ),
+        (["--workspace"], "rad: error: option '--workspace' requires an argument"),
+    ],
+)
+def test_installed_rad_usage_errors_are_one_line_with_exit_code_2(
+    rad_exe: str,
+    filled: Path,
+    clean_env: dict[str, str],
+    tmp_path: Path,
+    args: list[str],
+    message: str,
+) -> None:
+    proc = run_rad(rad_exe, ["--workspace", str(filled), *args], clean_env, tmp_path)
+
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert_one_error_line(proc.stderr, message)
+
+
+@pytest.mark.parametrize("args", [[], ["stats"]])
+def test_a_command_group_alone_prints_its_help(
+    rad_exe: str, clean_env: dict[str, str], tmp_path: Path, args: list[str]
+) -> None:
+    proc = run_rad(rad_exe, args, {**clean_env, "COLUMNS": "100"}, tmp_path)
+
+    assert proc.returncode == 2
+    assert f"Usage: rad {' '.join(args)}".replace("  ", " ").strip() in proc.stdout
+    assert "Commands" in proc.stdout
+    assert proc.stderr == ""

@@ -1613,3 +1613,105 @@ def test_record_usage_inside_a_tool_warns_that_it_will_not_count(
         "record_usage() called in a span whose operation is execute_tool" in r.getMessage()
         for r in caplog.records
     )
+
+
+# --- @session on generators ------------------------------------------------------------------
+
+
+def test_session_decorator_on_a_generator_spans_its_iteration(
+    radium: tuple[Radium, Spans],
+) -> None:
+    from radium_otel._internal.processor import session_context
+
+    inst, spans = radium
+
+    @inst.tool
+    def step(i: int) -> int:
+        return i * 10
+
+    @inst.session(agent="pager")
+    def pages(n: int) -> Iterator[int]:
+        for i in range(n):
+            yield step(i)
+
+    gen = pages(3)
+    assert inspect.isgenerator(gen)
+    assert next(gen) == 0
+    assert session_context.get() is None  # current only while the generator's body runs
+    assert span_names(spans) == ["execute_tool step"]  # the session is still open
+    assert list(gen) == [10, 20]
+    root = only_span(spans, "invoke_agent pager")
+    sid = (root.attributes or {})["gen_ai.conversation.id"]
+    steps = [s for s in spans.get_finished_spans() if s.name == "execute_tool step"]
+    assert len(steps) == 3
+    for span in steps:
+        assert (span.attributes or {})["gen_ai.conversation.id"] == sid
+        assert span.parent is not None and span.parent.span_id == root.context.span_id
+    record = inst.finished_record(str(sid))
+    assert record is not None
+    assert (record.status, record.tool_calls) == ("completed", 3)
+
+
+def test_session_decorator_on_an_async_generator_spans_its_iteration(
+    radium: tuple[Radium, Spans],
+) -> None:
+    inst, spans = radium
+
+    @inst.tool
+    async def step(i: int) -> int:
+        await asyncio.sleep(0)
+        return i
+
+    @inst.session(agent="async-pager")
+    async def pages(n: int) -> AsyncIterator[int]:
+        for i in range(n):
+            yield await step(i)
+
+    async def main() -> list[int]:
+        return [i async for i in pages(4)]
+
+    assert asyncio.run(main()) == [0, 1, 2, 3]
+    root = only_span(spans, "invoke_agent async-pager")
+    sid = str((root.attributes or {})["gen_ai.conversation.id"])
+    record = inst.finished_record(sid)
+    assert record is not None
+    assert (record.status, record.tool_calls) == ("completed", 4)
+
+
+def test_session_decorator_on_a_generator_that_raises_fails_the_session(
+    radium: tuple[Radium, Spans],
+) -> None:
+    inst, spans = radium
+    error = ValueError("page 2 is missing")
+
+    @inst.session(agent="broken")
+    def pages() -> Iterator[int]:
+        yield 1
+        raise error
+
+    gen = pages()
+    assert next(gen) == 1
+    with pytest.raises(ValueError) as info:
+        next(gen)
+    assert info.value is error
+    root = only_span(spans, "invoke_agent broken")
+    assert root.status.status_code is StatusCode.ERROR
+    record = inst.finished_record(str((root.attributes or {})["gen_ai.conversation.id"]))
+    assert record is not None and record.status == "failed"
+
+
+def test_session_decorator_on_a_generator_closed_early_completes(
+    radium: tuple[Radium, Spans],
+) -> None:
+    inst, spans = radium
+
+    @inst.session(agent="early")
+    def pages() -> Generator[int, None, None]:
+        yield from range(10)
+
+    gen = pages()
+    assert next(gen) == 0
+    gen.close()
+    root = only_span(spans, "invoke_agent early")
+    record = inst.finished_record(str((root.attributes or {})["gen_ai.conversation.id"]))
+    assert record is not None and record.status == "completed"

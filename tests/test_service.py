@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -12,8 +12,17 @@ from typing import Any
 import pytest
 from opentelemetry.trace import Status, StatusCode
 
-from radium_otel import AnalyticsService, Radium, SessionReport
-from radium_otel._internal.store import LookupFailed
+from radium_otel import (
+    AnalyticsService,
+    ModelStats,
+    ModelUsage,
+    Radium,
+    SessionRecord,
+    SessionReport,
+)
+from radium_otel._internal.processor import session_context
+from radium_otel._internal.reports import ScannedSessions, Window
+from radium_otel._internal.store import LookupFailed, SessionStore
 from radium_otel._internal.workspace import sessions_dir
 from radium_otel.testing import StepClock, isolated
 
@@ -231,3 +240,160 @@ def test_decorated_tools_inside_a_service_session(bench: Bench) -> None:
 
     assert (report.record.tool_calls, report.record.tool_failures) == (2, 1)
     assert report.record.tools["run_tests"].error_types == {"RuntimeError": 1}
+
+
+# --- nested sessions -------------------------------------------------------------------------
+def test_ending_a_nested_session_makes_the_outer_one_current_again(bench: Bench) -> None:
+    outer = bench.service.start_session(agent="planner")
+    inner = bench.service.start_session(agent="coder")
+    assert session_context.get() == inner
+
+    bench.service.end_session(inner)
+    assert session_context.get() == outer
+    bench.tool("read_file", 0, 1)  # counts for the outer session again
+    bench.clock.advance(2)
+    report = bench.service.end_session(outer)
+
+    assert session_context.get() is None
+    assert report.record.tool_calls == 1
+
+
+def test_a_session_ended_out_of_order_never_becomes_current_again(bench: Bench) -> None:
+    first = bench.service.start_session()
+    second = bench.service.start_session()
+    third = bench.service.start_session()
+
+    bench.service.end_session(second)  # not the current one: "current" stays
+    assert session_context.get() == third
+    bench.service.end_session(third)  # back to the one before `second`
+    assert session_context.get() == first
+    bench.service.end_session(first)
+    assert session_context.get() is None
+
+
+def test_a_session_started_in_a_scope_ends_back_to_the_scope(bench: Bench) -> None:
+    with bench.rad.session(agent="outer") as scope:
+        sid = bench.service.start_session()
+        bench.service.end_session(sid)
+        assert session_context.get() == scope.id
+    assert session_context.get() is None
+
+
+# --- reading through the session index -------------------------------------------------------
+def scanned(folder: Path) -> ScannedSessions:
+    """The reference: every session file of ``folder`` read directly."""
+    source, skipped = ScannedSessions.read(folder)
+    assert skipped == []
+    return source
+
+
+def many_records(n: int) -> list[SessionRecord]:
+    """``n`` sessions, some using a model with two providers, with inexact float fields."""
+    start = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    records = []
+    for i in range(n):
+        models = [
+            ModelUsage(
+                model=MODEL,
+                provider="test-provider",
+                requests=i + 1,
+                errors=i % 2,
+                input_tokens=1000 * i + 7,
+                output_tokens=30 * i,
+                cache_read_tokens=11 * i,
+                cache_creation_tokens=i,
+                reasoning_tokens=3 * i,
+                latency_s=0.1 * i + 0.333333,
+                cost_usd=None if i % 3 == 0 else 0.000123 * i,
+            )
+        ]
+        if i % 4 == 0:
+            models.append(replace(models[0], provider="other-provider", requests=1))
+        if i % 5 == 0:
+            models.append(replace(models[0], model=OTHER_MODEL, requests=2))
+        records.append(
+            SessionRecord(
+                id=f"{i:04d}0000-0000-4000-8000-000000000000",
+                status="completed",
+                start_time=start + timedelta(hours=7 * i, microseconds=i),
+                end_time=start + timedelta(hours=7 * i, seconds=30),
+                updated_time=start + timedelta(hours=7 * i, seconds=30),
+                metadata={"agent": f"agent-{i % 3}"},
+                wall_time_s=30.0 + 0.1 * i,
+                tool_calls=i % 4,
+                tool_successes=i % 4 - (i % 2 if i % 4 else 0),
+                tool_failures=i % 2 if i % 4 else 0,
+                model_usage=models,
+                cost_usd=sum(m.cost_usd for m in models if m.cost_usd is not None) or None,
+            )
+        )
+    return records
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> AnalyticsService:
+    store = SessionStore(sessions_dir(tmp_path))
+    for record in many_records(23):
+        store.write(record)
+    return AnalyticsService(tmp_path)
+
+
+def test_model_stats_from_the_index_equal_a_scan_of_every_file(stored: AnalyticsService) -> None:
+    records = many_records(23)
+    for model in (MODEL, OTHER_MODEL):
+        stats = stored.get_model_stats(model)
+        rows = [m for r in records for m in r.model_usage if m.model == model]
+
+        assert stats == ModelStats(
+            model=model,
+            sessions=sum(any(m.model == model for m in r.model_usage) for r in records),
+            latency_s=sum(m.latency_us for m in scanned(stored.store.folder).models(Window())
+                          if m.model == model) / 1_000_000,
+            **{key: sum(getattr(m, key) for m in rows) for key in (
+                "requests", "errors", "input_tokens", "output_tokens", "cache_read_tokens",
+                "cache_creation_tokens", "reasoning_tokens",
+            )},
+        )  # fmt: skip
+        assert stats.latency_s == pytest.approx(sum(m.latency_s for m in rows), abs=1e-6)
+    assert stored.get_model_stats(MODEL).sessions == 23  # not 29: two providers count once
+    assert scanned(stored.store.folder).sessions_with_model(MODEL) == 23
+
+
+def test_without_a_usable_index_the_files_give_the_same_answers(
+    stored: AnalyticsService,
+) -> None:
+    history, stats = stored.get_history(), stored.get_model_stats(OTHER_MODEL)
+    index = stored.store.folder.parent / "index.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)
+    index.mkdir()  # not a file SQLite can open, nor one the index may delete
+
+    assert stored.get_history() == history
+    assert stored.get_model_stats(OTHER_MODEL) == stats
+
+
+def test_history_from_the_index_equals_a_scan_of_every_file(stored: AnalyticsService) -> None:
+    records = sorted(many_records(23), key=lambda r: r.start_time, reverse=True)
+
+    history = stored.get_history()
+
+    assert [
+        (h.id, h.start_time, h.status, h.agent, h.wall_time_s, h.tool_calls, h.success_rate,
+         h.input_tokens, h.output_tokens, h.cost_usd)
+        for h in history
+    ] == [
+        (r.id, r.start_time, r.status, r.metadata["agent"], r.wall_time_s, r.tool_calls,
+         SessionReport(r).success_rate, r.input_tokens, r.output_tokens,
+         None if r.cost_usd is None else round(r.cost_usd, 9))  # to the nano-dollar
+        for r in records
+    ]  # fmt: skip
+    index = stored.store.folder.parent / "index.sqlite3"
+    index.unlink()  # rebuilt from the files on the next read: the same answer
+    assert stored.get_history() == history
+
+
+def test_reading_skips_unreadable_files_as_rad_stats_does(stored: AnalyticsService) -> None:
+    (stored.store.folder / "broken.json").write_text("{")
+
+    assert len(stored.get_history()) == 23
+    assert stored.get_model_stats(OTHER_MODEL).sessions == 5

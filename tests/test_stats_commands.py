@@ -153,8 +153,9 @@ def ok(result: Result) -> str:
     return result.stdout
 
 
-def error(result: Result, message: str) -> None:
-    assert result.exit_code == 1
+def error(result: Result, message: str, code: int = 1) -> None:
+    """One line on stderr; exit code 1 (cannot be answered) or 2 (a wrong command line)."""
+    assert result.exit_code == code
     assert result.stdout == ""
     assert result.stderr == f"rad: error: {message}\n"
 
@@ -639,10 +640,11 @@ def test_export_to_a_file_is_atomic_and_private(ws: Path, tmp_path: Path) -> Non
 
 
 def test_export_errors(ws: Path, tmp_path: Path) -> None:
-    error(rad(ws, "export"), "name the sessions to export: IDs, --all, or --since/--until")
+    error(rad(ws, "export"), "name the sessions to export: IDs, --all, or --since/--until", 2)
     error(
         rad(ws, "export", "aaaa", "--all"),
         "give session IDs, or --all / --since / --until, not both",
+        2,
     )
     error(rad(ws, "export", "ffff"), "no session matches 'ffff'")
     missing = tmp_path / "no" / "such" / "dir.json"
@@ -711,30 +713,58 @@ def test_empty_store_is_an_error(workspace: Path, no_ambient_config: None, comma
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "code"),
     [
         (
             ["history", "--since", "yesterday"],
             "invalid date 'yesterday' (use YYYY-MM-DD, YYYYMMDD or a relative 7d, 12h, 2w)",
+            2,
         ),
         (
             ["model", "--until", "2025-02-30"],
             "invalid date '2025-02-30' (use YYYY-MM-DD, YYYYMMDD or a relative 7d, 12h, 2w)",
+            2,
         ),
         (
             ["tools", "--since", "2025-03-02", "--until", "2025-03-01"],
             "--since must be before --until",
+            2,
         ),
         (
             ["model", "aaaa", "--since", "7d"],
             "--since/--until select among all sessions; leave them out with a session ID",
+            2,
         ),
-        (["model", "ffff"], "no session matches 'ffff'"),
-        (["tools", "../etc"], "invalid session id '../etc'"),
+        (
+            ["history", "--limit", "many"],
+            "invalid value for '--limit' / '-n': Input should be a valid integer, unable to "
+            "parse string as an integer",
+            2,
+        ),
+        (
+            ["history", "--limit", "-1"],
+            "invalid value for '--limit' / '-n': Input should be greater than or equal to 0",
+            2,
+        ),
+        (
+            ["history", "--by", "year"],
+            "invalid value for '--by': 'year' is not one of 'day', 'week', 'month'",
+            2,
+        ),
+        (
+            ["export", "--all", "-f", "xml"],
+            "invalid value for '--format' / '-f': 'xml' is not one of 'json', 'csv'",
+            2,
+        ),
+        (["history", "--colour"], "no such option: --colour", 2),
+        (["model", "a", "b"], "got unexpected extra argument(s) (b)", 2),
+        (["sesion"], "no such command 'sesion'. Did you mean 'session'?", 2),
+        (["model", "ffff"], "no session matches 'ffff'", 1),
+        (["tools", "../etc"], "invalid session id '../etc'", 1),
     ],
 )
-def test_errors_are_one_line(ws: Path, args: list[str], message: str) -> None:
-    error(rad(ws, *args), message)
+def test_errors_are_one_line(ws: Path, args: list[str], message: str, code: int) -> None:
+    error(rad(ws, *args), message, code)
 
 
 # --- parsing and cells ---------------------------------------------------------------------

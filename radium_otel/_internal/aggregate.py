@@ -128,7 +128,8 @@ class SessionState:
         acc.cache_creation_1h_tokens += call.cache_creation_1h_tokens
         acc.latency_ns += max(0, call.end_ns - call.start_ns)
         self.api.add(call.start_ns, call.end_ns)
-        self.active.add(call.start_ns, call.end_ns)
+        if self.active.add(call.start_ns, call.end_ns) >= self.next_compact_at:
+            self.maybe_compact()
 
     def add_tool_call(self, name: str, start_ns: int, end_ns: int, error_type: str | None) -> None:
         """Count one executed tool call (failed when ``error_type`` is set) and its time."""
@@ -142,7 +143,8 @@ class SessionState:
             acc.failures += 1
             acc.error_types[error_type] = acc.error_types.get(error_type, 0) + 1
         acc.duration_ns += max(0, end_ns - start_ns)
-        self.active.add(start_ns, end_ns)
+        if self.active.add(start_ns, end_ns) >= self.next_compact_at:
+            self.maybe_compact()
 
     def add_decision(self, decision: str) -> None:
         """Count one user decision about a tool call."""
@@ -151,7 +153,8 @@ class SessionState:
     def maybe_compact(self) -> None:
         """Forget intervals that no open span can overlap any more, now and then.
 
-        Tried whenever 64 more intervals piled up since the last try. Normally nothing that
+        Tried whenever 64 more intervals piled up since the last try (the ``add_*`` methods
+        call it when the union they add to reaches ``next_compact_at``). Normally nothing that
         an open span could still overlap is frozen, which keeps the unions exact; past
         ``HARD_CAP`` intervals (a span open for a very long time holds everything back)
         memory wins and the oldest are frozen anyway.

@@ -46,6 +46,7 @@ __all__ = [
     "SnapshotError",
     "diff_trees",
     "parse_numstat",
+    "remove_orphaned_snapshots",
     "render_files",
     "take_snapshot",
 ]
@@ -303,7 +304,7 @@ def _snapshot(workspace: Path, git: str, budget: _Budget) -> Snapshot:
     index_raw = _run(git, ("rev-parse", "--git-path", "index"), toplevel, env, budget)
     real_index = toplevel / os.fsdecode(index_raw.removesuffix(b"\n"))
     try:
-        folder = tempfile.mkdtemp(prefix="radium-snapshot-")
+        folder = tempfile.mkdtemp(prefix=f"{_SNAPSHOT_PREFIX}{os.getpid()}-")
     except OSError as exc:
         raise SnapshotError(f"cannot create a temporary index: {exc}") from None
     try:
@@ -315,6 +316,39 @@ def _snapshot(workspace: Path, git: str, budget: _Budget) -> Snapshot:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return Snapshot(toplevel, tree)
+
+
+_SNAPSHOT_PREFIX = "radium-snapshot-"
+
+
+def remove_orphaned_snapshots(folder: str | None = None) -> int:
+    """Remove temporary index folders of snapshots whose process was killed.
+
+    Each folder is named ``radium-snapshot-<pid>-...``; it is removed only when it is ours
+    (same user) and its process is gone, so a live snapshot is never touched. Returns how
+    many were removed.
+    """
+    from radium_otel._internal.store import _pid_alive
+
+    removed = 0
+    try:
+        entries = list(os.scandir(folder or tempfile.gettempdir()))
+    except OSError:
+        return 0
+    for e in entries:
+        if not e.name.startswith(_SNAPSHOT_PREFIX):
+            continue
+        pid = e.name[len(_SNAPSHOT_PREFIX) :].split("-", 1)[0]
+        with contextlib.suppress(OSError):
+            if (
+                pid.isdigit()
+                and e.is_dir(follow_symlinks=False)
+                and e.stat(follow_symlinks=False).st_uid == os.getuid()
+                and not _pid_alive(int(pid))
+            ):
+                shutil.rmtree(e.path)
+                removed += 1
+    return removed
 
 
 def _copy_index(real: Path, temp: Path) -> None:

@@ -42,6 +42,15 @@ OI_CACHE_WRITE_TOKENS: Final = "llm.token_count.prompt_details.cache_write"
 OI_REASONING_TOKENS: Final = "llm.token_count.completion_details.reasoning"
 OI_MODEL_NAME: Final = "llm.model_name"
 OI_PROVIDER: Final = "llm.provider"
+OI_SYSTEM: Final = "llm.system"  # what OpenInference's OpenAI instrumentation sets
+# JSON of the request's parameters; the only place OpenInference names the model of a
+# request that failed before any response.
+OI_INVOCATION_PARAMETERS: Final = "llm.invocation_parameters"
+# Traceloop (OpenLLMetry): reasoning tokens, and the request type of its older releases
+# (before they set gen_ai.operation.name).
+TRACELOOP_REASONING_TOKENS: Final = "gen_ai.usage.reasoning_tokens"
+TRACELOOP_REQUEST_TYPE: Final = "llm.request.type"
+TRACELOOP_MODEL_REQUEST_TYPES: Final = frozenset({"chat", "completion", "embedding"})
 OI_TOOL_NAME: Final = "tool.name"
 
 ERROR_TYPE: Final = "error.type"

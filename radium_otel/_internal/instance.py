@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -42,6 +43,7 @@ __all__ = ["Radium"]
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_CHECKPOINT_S = 5.0
 _RECENT_RECORDS = 64
+_MAX_RUNS = 10_000  # runs of one session id (one conversation id) kept apart
 
 
 class Radium:
@@ -62,6 +64,8 @@ class Radium:
     without one, a provider is made only when metrics are exported. A collector that is down,
     hangs or fails never blocks the agent, and holds its exit for ``otlp_timeout_s`` at most.
     ``OTEL_SDK_DISABLED=true`` turns all export and metrics off; sessions are still recorded.
+    ``instrument`` names client libraries to trace with their installed instrumentation
+    packages (`instrument`), e.g. ``["openai", "anthropic"]``.
     """
 
     def __init__(
@@ -84,6 +88,7 @@ class Radium:
         otlp_compression: str | None = None,
         console_export: bool = False,
         otlp_json_file: str | os.PathLike[str] | None = None,
+        instrument: Sequence[str] | None = None,
     ) -> None:
         from radium_otel.exporters import ExportSettings, install
 
@@ -132,15 +137,18 @@ class Radium:
         from radium_otel import __version__
 
         self.tracer = self.tracer_provider.get_tracer("radium_otel", __version__)
-        # Guards `_finished` and `_recent` and serialises file writes, so a checkpoint taken
-        # before a session ended can never overwrite its final record.
+        # Guards `_finished`, `_files` and `_recent` and serialises file writes, so a
+        # checkpoint taken before a session ended can never overwrite its final record.
         self._write_lock = threading.Lock()
         self._finished: set[str] = set()
+        self._files: dict[str, str] = {}  # open session id -> id of the file it claimed
         self._recent: OrderedDict[str, SessionRecord] = OrderedDict()
         self._checkpointer = _Checkpointer(self, checkpoint_interval_s)
         self._checkpointer.start()
         self._closed = False
         atexit.register(self.shutdown)
+        if instrument:
+            self.instrument(*instrument)
 
     def _attach(
         self, provider: TracerProvider | None, service_name: str | None, set_global: bool
@@ -214,6 +222,17 @@ class Radium:
         """Record a decision on this instance (see ``rad.record_decision``)."""
         record_decision(decision, tool, self._me)
 
+    def instrument(self, *clients: str) -> dict[str, str | None]:
+        """Trace client libraries with their installed instrumentation packages.
+
+        ``clients``: ``"openai"``, ``"anthropic"``, ``"google-genai"``; none: every one
+        whose library is installed. Returns client → the package enabled (None: none is
+        installed or works; a warning names the one to install). See ``rad.instrument``.
+        """
+        from radium_otel._internal.autoinstrument import instrument
+
+        return instrument(self, clients)
+
     def _me(self) -> Radium:
         return self
 
@@ -228,6 +247,8 @@ class Radium:
             return self._recent.get(session_id)
 
     def _session_opened(self, session_id: str) -> None:
+        with self._write_lock:
+            self._finished.discard(session_id)  # an id seen again is a new session run
         for hook in self.hooks:
             try:
                 hook.session_started(session_id)
@@ -241,11 +262,13 @@ class Radium:
             except Exception as exc:
                 log_internal_error(f"{type(hook).__name__}.session_ended", exc)
         with self._write_lock:
-            self._finished.add(record.id)
-            self._recent[record.id] = record
+            session_id = record.id
+            self._finished.add(session_id)
+            record = self._write(record)
+            self._files.pop(session_id, None)  # the session run is over
+            self._recent[session_id] = record
             while len(self._recent) > _RECENT_RECORDS:
                 self._recent.popitem(last=False)
-            self._write(record)
         if self.metrics is not None:  # after the record is safe on disk
             try:
                 self.metrics.session_ended(record)
@@ -263,17 +286,46 @@ class Radium:
                 if record.id not in self._finished:
                     self._write(record)
 
-    def _write(self, record: SessionRecord) -> None:
+    def _write(self, record: SessionRecord) -> SessionRecord:
+        """Write ``record`` (write lock held); returns it as stored.
+
+        The first write of a session run claims its file: a file of that id written by an
+        earlier run (a conversation id used again by a later process, say) is never
+        overwritten; this run is stored as ``<id>-2`` (``-3``, ...) with
+        ``metadata.continues_session_id`` naming the first one.
+        """
+        session_id = record.id
         try:
-            self.store.write(record)
+            file_id = self._files.get(session_id)
+            if file_id is None:
+                record = self._claim(record)
+            else:
+                record = _stored_as(record, file_id)
+                self.store.write(record)
         except OSError as exc:
             warn_once(
                 f"write:{self.store.folder}",
                 "radium-otel could not write session %s to %s: %s",
                 record.id,
                 self.store.folder,
-                exc,
+                exc.strerror or exc,  # the temp file's name would only be noise
             )
+        return record
+
+    def _claim(self, record: SessionRecord) -> SessionRecord:
+        """Write the first record of a session run to a file no earlier run wrote."""
+        session_id = record.id
+        for n in range(1, _MAX_RUNS + 1):
+            candidate = record if n == 1 else _stored_as(record, _run_id(session_id, n))
+            if os.path.lexists(self.store.folder / f"{candidate.id}.json"):
+                continue
+            try:
+                self.store.write(candidate, exclusive=True)
+            except FileExistsError:
+                continue  # another process claimed it first
+            self._files[session_id] = candidate.id
+            return candidate
+        raise OSError(f"{_MAX_RUNS} runs of session {session_id} are stored already")
 
     def shutdown(self) -> None:
         """Close open sessions, then flush and stop the exporters radium added.
@@ -283,6 +335,11 @@ class Radium:
         if self._closed:
             return
         self._closed = True
+        if "radium_otel._internal.autoinstrument" in sys.modules:
+            # Instrumentation it enabled stops tracing into providers about to shut down.
+            from radium_otel._internal.autoinstrument import uninstrument
+
+            uninstrument(self)
         self._checkpointer.stop()
         self.processor.shutdown()  # session records are written before anything is exported
         self.export.shutdown()
@@ -315,7 +372,13 @@ class _Checkpointer:
             self._thread.join(timeout=5.0)
 
     def _run(self) -> None:
-        self._owner.store.cleanup_temp_files()
+        try:
+            self._owner.store.cleanup_temp_files()
+            from radium_otel._internal.codechanges import remove_orphaned_snapshots
+
+            remove_orphaned_snapshots()
+        except Exception as exc:
+            log_internal_error("removing leftover temporary files", exc)
         while not self._stop.is_set():
             self._wake.wait(self._interval)
             self._wake.clear()
@@ -325,6 +388,19 @@ class _Checkpointer:
                 self._owner.checkpoint()
             except Exception as exc:
                 log_internal_error("checkpoint", exc)
+
+
+def _run_id(session_id: str, n: int) -> str:
+    """The file id of the ``n``-th run of a session id (n >= 2), a safe id too."""
+    return f"{session_id[:120]}-{n}"
+
+
+def _stored_as(record: SessionRecord, file_id: str) -> SessionRecord:
+    """``record`` under the id of the file its run claimed."""
+    if file_id == record.id:
+        return record
+    metadata = {**record.metadata, "continues_session_id": record.id}
+    return replace(record, id=file_id, metadata=metadata)
 
 
 def _git_metadata(workspace: Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from contextvars import Token
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -146,6 +146,17 @@ class _Call:
             _end(span)
 
 
+class _Run(Protocol):
+    """What the generator wrappers drive: a decorated call's span, or a session."""
+
+    def capture_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None: ...
+    def enter(self) -> None: ...
+    def leave(self) -> None: ...
+    def item(self, value: object) -> None: ...
+    def succeed(self, result: object) -> None: ...
+    def fail(self, exc: BaseException) -> None: ...
+
+
 def tool_recipe(name: str, capture_content: bool | None = None) -> SpanRecipe:
     """The ``execute_tool {name}`` span of a decorated tool."""
     return SpanRecipe(
@@ -195,20 +206,33 @@ def model_decorator(
 
 def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) -> F:
     """Wrap ``fn`` so that each call runs inside a span made from ``recipe``."""
+    # The attributes for the last session seen: calls of one session reuse one dict (the SDK
+    # copies it into the span), instead of building it again for every call.
+    named: list[Any] = [None, recipe.attributes]
+    name = recipe.name
+    is_model = recipe.is_model
 
     def start() -> _Call:
         try:
             inst = get_instance()
             sid = session_context.get()
-            # Naming the session up front spares the processor stamping it on the span.
-            attributes = (
-                recipe.attributes
-                if sid is None
-                else {**recipe.attributes, k.GEN_AI_CONVERSATION_ID: sid}
-            )
-            span = inst.tracer.start_span(recipe.name, attributes=attributes)
+            if sid is None:
+                attributes = recipe.attributes
+            elif named[0] == sid:
+                attributes = named[1]
+            else:
+                # Naming the session up front spares the processor stamping it on the span.
+                attributes = {**recipe.attributes, k.GEN_AI_CONVERSATION_ID: sid}
+                named[:] = [sid, attributes]
+            span = inst.tracer.start_span(name, attributes=attributes)
             capture = (
-                inst.capture_content if recipe.capture_content is None else recipe.capture_content
+                False
+                if is_model
+                else (
+                    inst.capture_content
+                    if recipe.capture_content is None
+                    else recipe.capture_content
+                )
             )
             return _Call(span, recipe, capture)
         except Exception as exc:
@@ -227,17 +251,24 @@ def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) ->
 
 
 def _wrap_sync(fn: Callable[..., Any], start: Callable[[], _Call]) -> Callable[..., Any]:
+    # The hot path of every decorated call: `_Call.enter`/`leave` inlined.
+    attach, detach, in_context = otel_context.attach, otel_context.detach, trace.set_span_in_context
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         call = start()
-        call.capture_arguments(args, kwargs)
-        call.enter()
+        span = call.span
+        if span is None:
+            return fn(*args, **kwargs)
+        if call.capture:
+            call.capture_arguments(args, kwargs)
+        token = attach(in_context(span))
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
-            call.leave()
+            detach(token)
             call.fail(exc)
             raise
-        call.leave()
+        detach(token)
         call.succeed(result)
         return result
 
@@ -265,7 +296,7 @@ def _wrap_async(
 
 
 def _wrap_gen(
-    fn: Callable[..., Generator[Any, Any, Any]], start: Callable[[], _Call]
+    fn: Callable[..., Generator[Any, Any, Any]], start: Callable[[], _Run]
 ) -> Callable[..., Any]:
     """The span covers the whole iteration; the context is active only while the body runs.
 
@@ -275,7 +306,11 @@ def _wrap_gen(
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         call = start()
         call.capture_arguments(args, kwargs)
-        gen = fn(*args, **kwargs)
+        try:
+            gen = fn(*args, **kwargs)
+        except BaseException as exc:  # wrong arguments: no generator, no iteration to span
+            call.fail(exc)
+            raise
         to_send: Any = None
         to_throw: BaseException | None = None
         while True:
@@ -313,14 +348,18 @@ def _wrap_gen(
 
 
 def _wrap_async_gen(
-    fn: Callable[..., AsyncGenerator[Any, Any]], start: Callable[[], _Call]
+    fn: Callable[..., AsyncGenerator[Any, Any]], start: Callable[[], _Run]
 ) -> Callable[..., Any]:
     """As `_wrap_gen`, for ``asend``, ``athrow`` and ``aclose``."""
 
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
         call = start()
         call.capture_arguments(args, kwargs)
-        agen = fn(*args, **kwargs)
+        try:
+            agen = fn(*args, **kwargs)
+        except BaseException as exc:
+            call.fail(exc)
+            raise
         to_send: Any = None
         to_throw: BaseException | None = None
         while True:
@@ -385,6 +424,21 @@ class SessionScope:
         self._session_token: Token[str | None] | None = None
 
     def __enter__(self) -> SessionScope:
+        self._open()
+        self._activate()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._deactivate()
+        self._close(exc)
+
+    def _open(self) -> None:
+        """Start the session's span (not yet the current one)."""
         try:
             inst = self._get_instance()
             attributes: dict[str, Any] = {
@@ -398,19 +452,21 @@ class SessionScope:
                 attributes[k.RADIUM_SESSION_TAG_PREFIX + str(key)] = str(value)
             name = f"{k.OP_INVOKE_AGENT} {self.agent}" if self.agent else k.OP_INVOKE_AGENT
             self._span = inst.tracer.start_span(name, attributes=attributes)
-            self._otel_token = otel_context.attach(trace.set_span_in_context(self._span))
-            self._session_token = session_context.set(self.id)
             inst.session_started(self.id)
         except Exception as exc:
             log_internal_error("opening a session", exc)
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _activate(self) -> None:
+        """Make the session current in this context: spans started now belong to it."""
+        if self._span is None or self._session_token is not None:
+            return
+        try:
+            self._otel_token = otel_context.attach(trace.set_span_in_context(self._span))
+            self._session_token = session_context.set(self.id)
+        except Exception as exc:
+            log_internal_error("entering a session", exc)
+
+    def _deactivate(self) -> None:
         try:
             if self._session_token is not None:
                 session_context.reset(self._session_token)
@@ -418,6 +474,12 @@ class SessionScope:
             if self._otel_token is not None:
                 otel_context.detach(cast("Token[Any]", self._otel_token))
                 self._otel_token = None
+        except Exception as exc:
+            log_internal_error("leaving a session", exc)
+
+    def _close(self, exc: BaseException | None) -> None:
+        """End the session's span (failed by ``exc``, if given) and keep its final record."""
+        try:
             span, self._span = self._span, None
             if span is None:
                 return
@@ -440,9 +502,20 @@ class SessionScope:
         self.__exit__(exc_type, exc, tb)
 
     def __call__(self, fn: F) -> F:
-        """Use as a decorator: every call of ``fn`` is a session of its own."""
+        """Use as a decorator: every call of ``fn`` is a session of its own.
+
+        A generator's session spans its whole iteration (it is current only while the
+        generator's body runs), as a decorated tool's span does.
+        """
         scope_args = (self._get_instance, self.agent, self.tags)
 
+        def start() -> _SessionRun:
+            return _SessionRun(SessionScope(*scope_args))
+
+        if inspect.isasyncgenfunction(fn):
+            return cast(F, functools.wraps(fn)(_wrap_async_gen(fn, start)))
+        if inspect.isgeneratorfunction(fn):
+            return cast(F, functools.wraps(fn)(_wrap_gen(fn, start)))
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
@@ -458,6 +531,34 @@ class SessionScope:
                 return fn(*args, **kwargs)
 
         return cast(F, wrapper)
+
+
+class _SessionRun:
+    """A `SessionScope` driven by the generator wrappers, in the shape of a `_Call`."""
+
+    __slots__ = ("scope",)
+
+    def __init__(self, scope: SessionScope) -> None:
+        self.scope = scope
+        scope._open()
+
+    def capture_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        return None
+
+    def enter(self) -> None:
+        self.scope._activate()
+
+    def leave(self) -> None:
+        self.scope._deactivate()
+
+    def item(self, value: object) -> None:
+        return None
+
+    def succeed(self, result: object) -> None:
+        self.scope._close(None)
+
+    def fail(self, exc: BaseException) -> None:
+        self.scope._close(None if isinstance(exc, GeneratorExit) else exc)
 
 
 # --- recording onto the current span -------------------------------------------------------

@@ -34,21 +34,37 @@ class IntervalUnion:
         # start was not announced in time (threads racing, replayed spans) still merges exactly.
         self._keep = keep
 
-    def add(self, start: int, end: int) -> None:
-        """Add ``[start, end)``; empty or inverted intervals are ignored."""
+    def add(self, start: int, end: int) -> int:
+        """Add ``[start, end)``; empty or inverted intervals are ignored.
+
+        Returns the number of intervals held (what `len` gives), so the owner can decide to
+        compact without another call.
+        """
         if self._frozen_until is not None and start < self._frozen_until:
             # The part before the frozen boundary can no longer be merged exactly; it is
             # counted as already covered (never counted twice).
             start = self._frozen_until
+        starts, ends = self._starts, self._ends
         if end <= start:
-            return
-        lo = bisect_left(self._ends, start)  # first interval ending at or after `start`
-        hi = bisect_right(self._starts, end)  # first interval starting after `end`
+            return len(starts)
+        # The usual case: calls finish in order, so the new interval lies after every held
+        # one, or overlaps only the last one.
+        if not ends or start > ends[-1]:
+            starts.append(start)
+            ends.append(end)
+            return len(starts)
+        if start >= starts[-1]:
+            if end > ends[-1]:
+                ends[-1] = end
+            return len(starts)
+        lo = bisect_left(ends, start)  # first interval ending at or after `start`
+        hi = bisect_right(starts, end)  # first interval starting after `end`
         if lo < hi:
-            start = min(start, self._starts[lo])
-            end = max(end, self._ends[hi - 1])
-        self._starts[lo:hi] = [start]
-        self._ends[lo:hi] = [end]
+            start = min(start, starts[lo])
+            end = max(end, ends[hi - 1])
+        starts[lo:hi] = [start]
+        ends[lo:hi] = [end]
+        return len(starts)
 
     def compact(self, watermark: int | None) -> None:
         """Freeze intervals that end before ``watermark`` (no open span starts earlier).

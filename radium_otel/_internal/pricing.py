@@ -668,6 +668,14 @@ class CostHook:
             if self._warming:
                 return
             self._warming = True
+        if "openai" in sys.modules and "httpx2" not in sys.modules:
+            # genai-prices imports httpx2. openai < 3 looks httpx2 up in sys.modules on each
+            # request and fails on a module another thread is still importing, so import it
+            # here, in the agent's thread (about 20 ms, once), not in the warm-up thread.
+            try:
+                import httpx2  # noqa: F401
+            except ImportError:
+                pass
         threading.Thread(target=self._warm_up, name="radium-prices", daemon=True).start()
 
     def _warm_up(self) -> None:

@@ -9,6 +9,7 @@ under the lock and handed to ``on_session_end`` (or returned to the checkpointer
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -59,7 +60,11 @@ _TOKEN_KEYS: dict[str, tuple[str, ...]] = {
         k.LEGACY_CACHE_CREATION_INPUT_TOKENS,
         k.OI_CACHE_WRITE_TOKENS,
     ),
-    "reasoning_tokens": (k.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, k.OI_REASONING_TOKENS),
+    "reasoning_tokens": (
+        k.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+        k.TRACELOOP_REASONING_TOKENS,
+        k.OI_REASONING_TOKENS,
+    ),
     "cache_creation_1h_tokens": (k.RADIUM_USAGE_CACHE_CREATION_1H,),
 }
 _ALL_TOKEN_KEYS = frozenset(key for keys in _TOKEN_KEYS.values() for key in keys)
@@ -207,12 +212,15 @@ class SessionSpanProcessor(SpanProcessor):
         with self._lock:
             if self._shut_down:
                 return
-            parent_open = self._open.get(parent_id) if parent_id is not None else None
-            state = self._state_for(
-                attrs, op, conv, parent_open[0] if parent_open else None, start_ns, span_id
-            )
-            if state is None:
-                return
+            # The common case first: a span naming an open session (decorated calls do).
+            state = self._sessions.get(conv) if type(conv) is str else None
+            if state is None or state.root_span_id is None:
+                parent_open = self._open.get(parent_id) if parent_id is not None else None
+                state = self._state_for(
+                    attrs, op, conv, parent_open[0] if parent_open else None, start_ns, span_id
+                )
+                if state is None:
+                    return
             self._open[span_id] = (state, parent_id)
             if op != k.OP_INVOKE_AGENT:
                 # Any span but an agent run (which contains everything) may still turn out to
@@ -319,7 +327,10 @@ class SessionSpanProcessor(SpanProcessor):
             if state.last_end_ns is None or end_ns > state.last_end_ns:
                 state.last_end_ns = end_ns
             op = attrs.get(k.GEN_AI_OPERATION_NAME)
-            kind = _kind(attrs, op) or (_MODEL if _has_usage(attrs) else 0)
+            if op == k.OP_EXECUTE_TOOL:
+                kind = _TOOL  # the common case, without the general classification
+            else:
+                kind = _kind(attrs, op) or (_MODEL if _has_usage(attrs) else 0)
             if kind == _MODEL and not covered:
                 call = self._count_model_call(state, parent_id, span, attrs, start_ns, end_ns)
                 if measured is not None:
@@ -328,7 +339,7 @@ class SessionSpanProcessor(SpanProcessor):
                 self._count_tool_call(state, span, attrs, start_ns, end_ns, measured)
             else:
                 self._count_decision(state, attrs)
-            state.maybe_compact()
+            # (Interval compaction runs inside the state's add_* methods, when it is due.)
             if state.root_span_id == span_id:
                 state.end_ns = end_ns
                 failed = span.status.status_code is StatusCode.ERROR
@@ -360,12 +371,14 @@ class SessionSpanProcessor(SpanProcessor):
             _str(attrs.get(k.GEN_AI_RESPONSE_MODEL))
             or _str(attrs.get(k.GEN_AI_REQUEST_MODEL))
             or _str(attrs.get(k.OI_MODEL_NAME))
+            or _invocation_model(attrs.get(k.OI_INVOCATION_PARAMETERS))
             or "unknown"
         )
         provider = (
             _str(attrs.get(k.GEN_AI_PROVIDER_NAME))
             or _str(attrs.get(k.GEN_AI_SYSTEM))
             or _str(attrs.get(k.OI_PROVIDER))
+            or _str(attrs.get(k.OI_SYSTEM))
         )
         call = ModelCall(
             model=model,
@@ -424,6 +437,8 @@ class SessionSpanProcessor(SpanProcessor):
             value = attrs.get(key)
             if value is None:
                 continue
+            if type(value) is int and 0 <= value <= _MAX_TOKENS:
+                return value  # the usual case, without the checks below
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return self._drop(state, key, value)
             if isinstance(value, float):
@@ -501,6 +516,11 @@ def _kind(attrs: Mapping[str, Any], op: object) -> int:
             return _MODEL
         if oi == "TOOL":
             return _TOOL
+        if oi is None:
+            # Traceloop releases before gen_ai.operation.name (an error span has no usage).
+            request_type = attrs.get(k.TRACELOOP_REQUEST_TYPE)
+            if isinstance(request_type, str) and request_type in k.TRACELOOP_MODEL_REQUEST_TYPES:
+                return _MODEL
     return 0
 
 
@@ -511,6 +531,21 @@ def _has_usage(attrs: Mapping[str, Any]) -> bool:
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _invocation_model(params: object) -> str | None:
+    """The ``model`` in OpenInference's ``llm.invocation_parameters`` JSON, if any.
+
+    Read only for a model call that names its model nowhere else (a request that failed
+    before any response), so the JSON is parsed for those alone.
+    """
+    if not isinstance(params, str) or '"model"' not in params or len(params) > 65536:
+        return None
+    try:
+        parsed = json.loads(params)
+    except (ValueError, RecursionError):
+        return None
+    return _str(parsed.get("model")) if isinstance(parsed, dict) else None
 
 
 def _error_type(span: ReadableSpan, attrs: Mapping[str, Any]) -> str:

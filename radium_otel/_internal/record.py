@@ -7,11 +7,13 @@ the JSON layout (SPEC "Session record"), so the store, the CLI and ``--json`` sh
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 __all__ = [
+    "MIGRATIONS",
     "SCHEMA_VERSION",
     "CacheStats",
     "ModelUsage",
@@ -20,6 +22,7 @@ __all__ = [
     "SessionRecord",
     "ToolStats",
     "format_time",
+    "migrate",
     "parse_time",
 ]
 
@@ -213,14 +216,7 @@ class SessionRecord:
         """
         if not isinstance(data, dict):
             raise RecordError("not a JSON object")
-        version = data.get("schema_version")
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise RecordError("missing schema_version")
-        if version > SCHEMA_VERSION:
-            raise RecordError(
-                f"schema_version {version} is newer than this radium-otel understands "
-                f"({SCHEMA_VERSION}); upgrade radium-otel"
-            )
+        data = migrate(data)
         r = _Reader(data)
         status = r.text("status")
         if status not in STATUSES:
@@ -255,6 +251,13 @@ class SessionRecord:
         ]
         cache = r.sub("cache_stats")
         code = data.get("code_changes")
+        if not isinstance(code, dict):
+            code = None
+        metadata = r.obj("metadata")
+        # Free-form objects are copied out as they are: they must be strict JSON too (a
+        # hand-edited NaN or 1e999 would make `rad stats session --json` print non-JSON).
+        _check_finite("metadata", metadata)
+        _check_finite("code_changes", code)
         end = r.opt_text("end_time")
         updated = r.opt_text("updated_time")
         return cls(
@@ -264,7 +267,7 @@ class SessionRecord:
             start_time=parse_time(r.text("start_time")),
             end_time=parse_time(end) if end else None,
             updated_time=parse_time(updated) if updated else None,
-            metadata=r.obj("metadata"),
+            metadata=metadata,
             wall_time_s=r.number("wall_time_s"),
             agent_active_time_s=r.number("agent_active_time_s"),
             api_time_s=r.number("api_time_s"),
@@ -274,7 +277,7 @@ class SessionRecord:
             tool_failures=r.count("tool_failures"),
             tools=tools,
             decisions={str(k): _int(v) for k, v in r.obj("decisions").items()},
-            code_changes=code if isinstance(code, dict) else None,
+            code_changes=code,
             model_usage=models,
             cache_stats=CacheStats(
                 cache_read_tokens=cache.count("cache_read_tokens"),
@@ -286,6 +289,39 @@ class SessionRecord:
             pricing=_pricing(data.get("pricing")),
             diagnostics={str(k): _int(v) for k, v in r.obj("diagnostics").items()},
         )
+
+
+#: How to read a record of an older ``schema_version``: ``MIGRATIONS[v]`` turns a stored
+#: object of version ``v`` into one of version ``v + 1``. Bumping `SCHEMA_VERSION` means adding
+#: the entry for the previous version here (docs/reliability.md, "Schema evolution"); fields
+#: that are only added, with a default when absent, need no bump.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+FIRST_SCHEMA_VERSION = 1
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` upgraded to the current `SCHEMA_VERSION` (the object is not modified).
+
+    Raises `RecordError` for a version that is missing, unknown, or newer than this
+    radium-otel: such a record is reported, never misread.
+    """
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise RecordError("missing schema_version")
+    if version > SCHEMA_VERSION:
+        raise RecordError(
+            f"schema_version {version} is newer than this radium-otel understands "
+            f"({SCHEMA_VERSION}); upgrade radium-otel"
+        )
+    if version < FIRST_SCHEMA_VERSION:
+        raise RecordError(f"schema_version {version} is not a radium-otel schema version")
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise RecordError(f"no migration from schema_version {version}")
+        data = {**step(dict(data)), "schema_version": version + 1}
+        version += 1
+    return data
 
 
 def format_time(t: datetime) -> str:
@@ -320,6 +356,20 @@ def _pricing(value: object) -> PricingInfo | None:
         partial=value.get("partial") is True,
         error=p.opt_text("error"),
     )
+
+
+def _check_finite(key: str, value: object) -> None:
+    """Refuse NaN and infinities anywhere inside a JSON value (iteratively: any depth)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise RecordError(f"field {key!r} holds a number that is not finite")
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 def _int(value: object) -> int:

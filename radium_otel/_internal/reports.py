@@ -4,6 +4,7 @@ Every report is built from a `Sessions` source — the SQLite index (`IndexedSes
 session files read directly (`ScannedSessions`: one session given by id, a workspace whose
 index cannot be used, and the reference the index is tested against). Both give the same
 numbers: the index sums integers (microseconds, nano-dollars) that Python sums the same way.
+`ask` runs a report on the index, falling back to the files when the index cannot be used.
 
 The ``to_json`` methods are the ``--json`` shapes of ``rad stats``, stable: keys are only ever
 added. Dates are ISO 8601 UTC (``2025-03-01T09:00:00.000000Z``); ``until`` is exclusive; rates
@@ -55,17 +56,20 @@ import io
 import json
 import os
 import re
+import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import IO, Any, Generic, Literal, Protocol, TypeVar
 
 from radium_otel._internal.index import (
     DAY_US,
     DayTotals,
+    IndexUnavailable,
     ModelFacts,
+    Progress,
     SessionFacts,
     SessionIndex,
     ToolFacts,
@@ -80,6 +84,8 @@ from radium_otel._internal.record import RecordError, SessionRecord, format_time
 
 __all__ = [
     "CSV_COLUMNS",
+    "MODEL_COUNTERS",
+    "Answer",
     "Decisions",
     "HistoryReport",
     "HistoryRow",
@@ -94,9 +100,11 @@ __all__ = [
     "ToolRow",
     "WhenError",
     "Window",
+    "ask",
     "csv_row",
     "history_report",
     "model_report",
+    "model_sums",
     "parse_when",
     "rollup_report",
     "tool_report",
@@ -106,6 +114,7 @@ __all__ = [
 
 SHORT_ID = 8
 Granularity = Literal["day", "week", "month"]
+_R = TypeVar("_R")
 
 
 # --- the time window ---------------------------------------------------------------------------
@@ -214,6 +223,10 @@ class Sessions(Protocol):
         """How many session files have a name starting with ``prefix``."""
         ...
 
+    def sessions_with_model(self, model: str) -> int:
+        """How many sessions used ``model`` (with any provider)."""
+        ...
+
 
 class IndexedSessions:
     """`Sessions` answered by SQL over a refreshed `SessionIndex`."""
@@ -248,6 +261,11 @@ class IndexedSessions:
     def names_with_prefix(self, prefix: str) -> int:
         """See `Sessions`."""
         return self.index.names_with_prefix(prefix)
+
+    def sessions_with_model(self, model: str) -> int:
+        """See `Sessions`."""
+        sql = "SELECT COUNT(DISTINCT file) FROM models WHERE model = ?"
+        return int(self.index.conn.execute(sql, (model,)).fetchone()[0])
 
 
 class ScannedSessions:
@@ -304,14 +322,7 @@ class ScannedSessions:
                 ModelFacts(
                     model=model,
                     provider=provider,
-                    requests=sum(m.requests for m in ms),
-                    errors=sum(m.errors for m in ms),
-                    input_tokens=sum(m.input_tokens for m in ms),
-                    output_tokens=sum(m.output_tokens for m in ms),
-                    cache_read_tokens=sum(m.cache_read_tokens for m in ms),
-                    cache_creation_tokens=sum(m.cache_creation_tokens for m in ms),
-                    reasoning_tokens=sum(m.reasoning_tokens for m in ms),
-                    latency_us=sum(m.latency_us for m in ms),
+                    **model_sums(ms),
                     cost_nusd=sum(known) if known else None,
                     cost_partial=0 < len(known) < len(ms),
                     sessions=len({file for file, _ in rows}),
@@ -383,6 +394,50 @@ class ScannedSessions:
         hi = bisect.bisect_left(self._names, prefix + "\x7f")
         return hi - lo
 
+    def sessions_with_model(self, model: str) -> int:
+        """See `Sessions`."""
+        return sum(any(m.model == model for m in f.models) for f in self.facts)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[_R]):
+    """What `ask` found: the value, and what a reader may want to be told about."""
+
+    value: _R
+    skipped: list[tuple[str, str]]  # unreadable session files: (name, reason), by name
+    empty: bool  # no readable session at all
+    index_error: str | None  # why the files were read directly (the index could not be used)
+
+
+def ask(
+    folder: Path, build: Callable[[Sessions], _R], *, progress: Progress | None = None
+) -> Answer[_R]:
+    """Run ``build`` on the sessions of ``folder``: through the refreshed index, else (when
+    the index cannot be used here) on every session file read directly.
+
+    Raises `OSError` when the folder cannot be read.
+    """
+    index = SessionIndex(folder)
+    try:
+        source = IndexedSessions(index)
+
+        def answer() -> Answer[_R]:
+            empty = index.count(None, None) == 0
+            return Answer(build(source), index.unreadable(), empty, None)
+
+        index.refresh(progress=progress)
+        try:
+            return answer()
+        except sqlite3.DatabaseError as exc:  # corruption past what the refresh read
+            if not index.rebuild_after(exc):
+                raise
+            return answer()
+    except (IndexUnavailable, sqlite3.Error) as exc:
+        scanned, skipped = ScannedSessions.read(folder)
+        return Answer(build(scanned), skipped, not scanned.facts, str(exc))
+    finally:
+        index.close()
+
 
 # --- money and rates ---------------------------------------------------------------------------
 def _usd(nanos: int | None) -> float | None:
@@ -407,6 +462,24 @@ def _sum_costs(costs: Sequence[tuple[int | None, bool]]) -> tuple[int | None, bo
 
 
 # --- model usage -------------------------------------------------------------------------------
+#: The counters of model usage that add up across sessions and models.
+MODEL_COUNTERS = (
+    "requests",
+    "errors",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_creation_tokens",
+    "reasoning_tokens",
+    "latency_us",
+)
+
+
+def model_sums(parts: Sequence[ModelFacts | ModelRow]) -> dict[str, int]:
+    """`MODEL_COUNTERS` summed over ``parts`` (sessions' facts, or a report's rows)."""
+    return {name: sum(getattr(p, name) for p in parts) for name in MODEL_COUNTERS}
+
+
 @dataclass(frozen=True, slots=True)
 class ModelRow:
     """One line of the model table: a model of a provider, or the total (``model`` None)."""
@@ -503,21 +576,7 @@ def model_report(source: Sessions, window: Window, session_id: str | None = None
     )  # fmt: skip
     sessions = source.count(window)
     cost, partial = _sum_costs([(r.cost_nusd, r.cost_partial) for r in rows])
-    total = ModelRow(
-        model=None,
-        provider=None,
-        sessions=sessions,
-        requests=sum(r.requests for r in rows),
-        errors=sum(r.errors for r in rows),
-        input_tokens=sum(r.input_tokens for r in rows),
-        output_tokens=sum(r.output_tokens for r in rows),
-        cache_read_tokens=sum(r.cache_read_tokens for r in rows),
-        cache_creation_tokens=sum(r.cache_creation_tokens for r in rows),
-        reasoning_tokens=sum(r.reasoning_tokens for r in rows),
-        latency_us=sum(r.latency_us for r in rows),
-        cost_nusd=cost,
-        cost_partial=partial,
-    )
+    total = ModelRow(None, None, sessions, **model_sums(rows), cost_nusd=cost, cost_partial=partial)
     return ModelReport(session_id, window, sessions, tuple(rows), total)
 
 

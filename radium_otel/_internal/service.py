@@ -1,19 +1,32 @@
-"""`AnalyticsService`: the seed's TR-2 API over one workspace's sessions."""
+"""`AnalyticsService`: the seed's TR-2 API over one workspace's sessions.
+
+Reading (reports, model stats, history) needs neither the OpenTelemetry SDK nor a `Radium`
+instance: those are loaded when the service first starts or ends a session.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
 
-from radium_otel._internal.instance import Radium
-from radium_otel._internal.processor import session_context
+from radium_otel._internal.index import ModelFacts, effective_status, from_us
 from radium_otel._internal.record import SessionRecord
 from radium_otel._internal.render import render_summary, split_percent
+from radium_otel._internal.reports import Sessions, Window, ask, model_sums
 from radium_otel._internal.store import LookupFailed, SessionStore
 from radium_otel._internal.workspace import resolve_workspace, sessions_dir
 
+if TYPE_CHECKING:
+    from radium_otel._internal.instance import Radium
+
 __all__ = ["AnalyticsService", "ModelStats", "SessionReport", "SessionSummary"]
+
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,25 +103,48 @@ class AnalyticsService:
         self.workspace = instance.workspace if instance else resolve_workspace(workspace)
         self.store = SessionStore(sessions_dir(self.workspace))
         self._instance = instance
+        # Open session -> the session that was current where it started (None: none was).
+        # Ending one hands "current" back to it. (A ContextVar token would restore it too,
+        # but only in the context that set it, and even after that session had ended; this
+        # map is spliced when a session ends out of order, so an ended one never returns.)
+        self._previous: dict[str, str | None] = {}
+        self._lock = threading.Lock()  # guards _previous
 
     @property
     def instance(self) -> Radium:
         """The instance that runs this service's live sessions."""
         if self._instance is None:
+            from radium_otel._internal.instance import Radium
+
             self._instance = Radium(workspace=self.workspace, set_global=False)
         return self._instance
 
     def start_session(self, agent: str | None = None) -> str:
-        """Open a session and make it the current one in this context; returns its id."""
+        """Open a session and make it the current one in this context; returns its id.
+
+        Sessions nest: `end_session` makes the session that was current here before this
+        one (if still open) the current one again.
+        """
+        from radium_otel._internal.processor import session_context
+
         sid = self.instance.processor.open_session(agent=agent)
+        with self._lock:
+            self._previous[sid] = session_context.get()
         session_context.set(sid)
         self.instance.session_started(sid)
         return sid
 
     def end_session(self, session_id: str) -> SessionReport:
         """Close a session and return its final report."""
+        from radium_otel._internal.processor import session_context
+
+        with self._lock:
+            previous = self._previous.pop(session_id, None)
+            for sid, before in self._previous.items():
+                if before == session_id:
+                    self._previous[sid] = previous
         if session_context.get() == session_id:
-            session_context.set(None)
+            session_context.set(previous)
         record = self.instance.processor.end_session(session_id)
         if record is None:
             return self.get_session_report(session_id)
@@ -119,50 +155,39 @@ class AnalyticsService:
         """The report of a stored session (full id or unique prefix of >= 4 characters)."""
         return SessionReport(self.store.read(self.store.resolve(session_id)))
 
+    def _ask(self, build: Callable[[Sessions], _R]) -> _R:
+        """``build`` over the stored sessions, read as ``rad stats`` reads them."""
+        return ask(self.store.folder, build).value
+
     def get_model_stats(self, model: str) -> ModelStats:
-        """Usage of ``model`` summed over every stored session."""
-        sessions = 0
-        totals = dict.fromkeys(
-            (
-                "requests",
-                "errors",
-                "input_tokens",
-                "output_tokens",
-                "cache_read_tokens",
-                "cache_creation_tokens",
-                "reasoning_tokens",
-            ),
-            0,
-        )
-        latency = 0.0
-        stored, _ = self.store.load_all()
-        for s in stored:
-            rows = [m for m in s.record.model_usage if m.model == model]
-            if rows:
-                sessions += 1
-            for m in rows:
-                for key in totals:
-                    totals[key] += getattr(m, key)
-                latency += m.latency_s
-        if not sessions:
+        """Usage of ``model`` summed over every stored session (with any provider)."""
+
+        def build(source: Sessions) -> tuple[list[ModelFacts], int]:
+            rows = [m for m in source.models(Window()) if m.model == model]
+            return rows, source.sessions_with_model(model)
+
+        rows, sessions = self._ask(build)
+        if not rows:
             raise LookupFailed(f"no session used model {model!r}")
-        return ModelStats(model=model, sessions=sessions, latency_s=latency, **totals)
+        sums = model_sums(rows)
+        latency_us = sums.pop("latency_us")
+        return ModelStats(model, sessions, latency_s=latency_us / 1_000_000, **sums)
 
     def get_history(self) -> list[SessionSummary]:
         """One summary per stored session, newest first."""
-        stored, _ = self.store.load_all()
+        now = time.time()
         return [
             SessionSummary(
-                id=r.id,
-                start_time=r.start_time,
-                status=r.status,
-                agent=r.metadata.get("agent"),
-                wall_time_s=r.wall_time_s,
-                tool_calls=r.tool_calls,
-                success_rate=SessionReport(r).success_rate,
-                input_tokens=r.input_tokens,
-                output_tokens=r.output_tokens,
-                cost_usd=r.cost_usd,
+                id=f.id,
+                start_time=from_us(f.start_us),
+                status=effective_status(f, now),
+                agent=f.agent,
+                wall_time_s=f.wall_us / 1_000_000,
+                tool_calls=f.tool_calls,
+                success_rate=f.tool_successes / f.tool_calls if f.tool_calls else None,
+                input_tokens=f.input_tokens,
+                output_tokens=f.output_tokens,
+                cost_usd=None if f.cost_nusd is None else f.cost_nusd / 1_000_000_000,
             )
-            for r in reversed([s.record for s in stored])
+            for f in self._ask(lambda source: source.history(Window(), None, None))
         ]

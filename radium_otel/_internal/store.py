@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import time
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,10 +25,13 @@ __all__ = ["LookupFailed", "SessionStore", "StoredSession", "is_safe_id"]
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 MIN_PREFIX = 4
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TMP_PREFIX = ".tmp-"
 # An active record whose last checkpoint is older than this is stale even if its pid lives
 # (pid reuse, or a record copied from another host).
 STALE_AFTER_S = 120.0
+# A temp file this old is a leftover whoever wrote it (see `SessionStore.cleanup_temp_files`).
+ORPHAN_AFTER_S = 3600.0
 
 
 class LookupFailed(LookupError):
@@ -54,16 +58,33 @@ class SessionStore:
         self.folder = folder
 
     # --- writing -------------------------------------------------------------------------
-    def write(self, record: SessionRecord) -> Path:
-        """Atomically write ``record``; raises `OSError` when the disk refuses."""
+    def write(self, record: SessionRecord, *, exclusive: bool = False) -> Path:
+        """Atomically write ``record``; raises `OSError` when the disk refuses.
+
+        With ``exclusive`` the file must not exist yet (`FileExistsError` otherwise): the
+        check and the creation are one atomic step, so of several processes claiming the
+        same id exactly one succeeds.
+        """
         if not is_safe_id(record.id):
             raise ValueError(f"unsafe session id {record.id!r}")
         self._ensure_folder()
         target = self.folder / f"{record.id}.json"
         if target.is_symlink():
             raise OSError(errno.ELOOP, f"refusing to write through a symlink: {target}")
-        data = json.dumps(record.to_json(), indent=2, ensure_ascii=False).encode() + b"\n"
-        tmp = self.folder / f"{_TMP_PREFIX}{record.id}.{os.getpid()}.{time.monotonic_ns()}"
+        text = json.dumps(record.to_json(), indent=2, ensure_ascii=False) + "\n"
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:
+            # A lone surrogate (a tool or agent name from a file name decoded with
+            # ``surrogateescape``, say) has no UTF-8 form and would cost the whole record:
+            # it is stored as U+FFFD, and the index gets the record as stored.
+            data = _SURROGATE.sub("\ufffd", text).encode()
+            record = SessionRecord.from_json(json.loads(data))
+        # The name says who writes it (pid, host), so that `cleanup_temp_files` can tell a
+        # dead writer's leftover from a live writer's file in progress.
+        tmp = self.folder / (
+            f"{_TMP_PREFIX}{record.id}.{os.getpid()}.{time.monotonic_ns()}.{_host_tag()}"
+        )
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             os.fchmod(fd, 0o600)
@@ -79,7 +100,10 @@ class SessionStore:
             raise
         os.close(fd)
         try:
-            os.replace(tmp, target)
+            if exclusive:
+                _link_new(tmp, target)
+            else:
+                os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -171,7 +195,12 @@ class SessionStore:
         if not is_safe_id(id_or_prefix):
             raise LookupFailed(f"invalid session id {id_or_prefix!r}")
         exact = self.folder / f"{id_or_prefix}.json"
-        if exact.is_file() and not exact.is_symlink():
+        if exact.is_symlink():
+            raise LookupFailed(
+                f"{exact.name} is a symbolic link; radium-otel reads only regular files in "
+                f"{self.folder}"
+            )
+        if exact.is_file():
             return exact
         if len(id_or_prefix) < MIN_PREFIX:
             raise LookupFailed(
@@ -186,21 +215,60 @@ class SessionStore:
             )
         return matches[0]
 
-    def cleanup_temp_files(self, older_than_s: float = 60.0) -> int:
-        """Remove temp files left by killed writers; returns how many were removed."""
+    def cleanup_temp_files(self, older_than_s: float = ORPHAN_AFTER_S) -> int:
+        """Remove temp files left by killed writers; returns how many were removed.
+
+        A temp file is a leftover when the process that was writing it (the pid and host in
+        its name) is gone, or, whoever wrote it, when it is older than ``older_than_s`` (a
+        write takes milliseconds; this covers writers on other hosts and pid reuse). A live
+        writer's file in progress is never removed: its pid runs and it is young. Symlinks
+        are left alone.
+        """
         removed = 0
         cutoff = time.time() - older_than_s
         try:
             entries = list(os.scandir(self.folder))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return 0
+        here = _host_tag()
         for e in entries:
-            if e.name.startswith(_TMP_PREFIX) and e.is_file(follow_symlinks=False):
-                with contextlib.suppress(OSError):
-                    if e.stat(follow_symlinks=False).st_mtime < cutoff:
-                        os.unlink(e.path)
-                        removed += 1
+            if not e.name.startswith(_TMP_PREFIX):
+                continue
+            with contextlib.suppress(OSError):
+                if not e.is_file(follow_symlinks=False):
+                    continue
+                parts = e.name[len(_TMP_PREFIX) :].split(".")
+                writer_gone = (
+                    len(parts) == 4
+                    and parts[3] == here
+                    and parts[1].isdigit()
+                    and not _pid_alive(int(parts[1]))
+                )
+                if writer_gone or e.stat(follow_symlinks=False).st_mtime < cutoff:
+                    os.unlink(e.path)
+                    removed += 1
         return removed
+
+
+def _host_tag() -> str:
+    """A short tag of this host's name, for temp file names."""
+    return format(zlib.crc32(socket.gethostname().encode()), "08x")
+
+
+def _link_new(tmp: Path, target: Path) -> None:
+    """Put ``tmp`` at ``target`` only if nothing is there (`FileExistsError` otherwise)."""
+    try:
+        os.link(tmp, target, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError:
+        # A file system without hard links: check, then rename (not atomic, still safe
+        # against everything but a claim in the same instant).
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, "session file exists", str(target)) from None
+        os.replace(tmp, target)
+        return
+    os.unlink(tmp)
 
 
 def _is_stale(record: SessionRecord, now: float) -> bool:

@@ -88,21 +88,22 @@ class _Shape:
 
     def normalise(self, raw: Mapping[_Path, int], model: str | None) -> Usage | None:
         """Turn raw counts into a `Usage`; ``None`` when there is no count at all."""
-
-        def total(paths: tuple[_Path, ...]) -> int | None:
-            present = [raw[path] for path in paths if path in raw]
-            return sum(present) if present else None
-
-        usage = Usage(
-            input_tokens=total(self.input),
-            output_tokens=total(self.output),
-            cache_read_tokens=total(self.cache_read),
-            cache_creation_tokens=total(self.cache_creation),
-            reasoning_tokens=total(self.reasoning),
-            cache_creation_1h_tokens=total(self.cache_creation_1h),
-            response_model=model,
-        )
-        return None if usage.is_empty() else usage
+        if not raw:
+            return None
+        counts: list[int | None] = []
+        for paths in (self.input, self.output, self.cache_read, self.cache_creation,
+                      self.reasoning, self.cache_creation_1h):  # fmt: skip
+            count = None
+            for path in paths:
+                value = raw.get(path)
+                if value is not None:
+                    count = value if count is None else count + value
+            counts.append(count)
+        if counts[0] is None and counts[1] is None and counts[2] is None:
+            if counts[3] is None and counts[4] is None:
+                return None  # only a 1-hour cache part: nothing `is_empty` would call usage
+        i, o, read, write, reasoning, write_1h = counts
+        return Usage(i, o, read, write, reasoning, write_1h, model)
 
 
 _OPENAI_CHAT = _Shape(
@@ -242,11 +243,29 @@ def _read_owner(owner: object, shape: _Shape) -> _Reading | None:
 
 def _read_counts(usage: object, shape: _Shape, model: str | None) -> _Reading:
     raw: dict[_Path, int] = {}
-    for path in shape.paths():
-        count = _count(path, _walk(usage, path))
-        if count is not None:
-            raw[path] = count
+    if usage is not None:
+        for path in _PATHS.get(id(shape)) or shape.paths():
+            value = usage
+            for name in path:
+                value = _get(value, name)
+                if value is None:
+                    break
+            if value is None:
+                continue
+            if type(value) is int and 0 <= value <= _MAX_TOKENS:  # the usual case
+                raw[path] = value
+                continue
+            count = _count(path, value)
+            if count is not None:
+                raw[path] = count
     return _Reading(shape, raw, model)
+
+
+# Every raw count of each shape, once each, computed once (by identity: shapes are constants).
+_PATHS = {
+    id(shape): shape.paths()
+    for shape in (_OPENAI_CHAT, _OPENAI_RESPONSES, _ANTHROPIC, _GEMINI, _NORMALISED)
+}
 
 
 def _shape_from_owner(owner: object) -> _Shape | None:
@@ -298,12 +317,6 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _walk(obj: object, path: _Path) -> object:
-    for name in path:
-        obj = _get(obj, name)
-    return obj
-
-
 def _get(obj: object, name: str) -> object:
     """``obj[name]`` for a mapping, ``obj.name`` otherwise; ``None`` when absent or failing."""
     try:
@@ -327,4 +340,9 @@ def _has(obj: object, name: str) -> bool:
 
 
 def _has_any(obj: object, *names: str) -> bool:
+    if type(obj) is dict:  # the common case, without a call per name
+        for name in names:
+            if name in obj:
+                return True
+        return False
     return any(_has(obj, name) for name in names)

@@ -1,0 +1,1 @@
+"""radium-otel benchmarks: ``bash bench/run.sh`` (or ``python -m bench``) runs them all."""

@@ -1,0 +1,246 @@
+"""Run every benchmark and write ``bench/RESULTS.md``: ``python -m bench [--quick]``.
+
+Meant to run in the benchmark venv that ``bash bench/run.sh`` makes (radium-otel editable plus
+the peers' pinned releases); in another environment the peers that are not installed are
+skipped and said so. Sizes: the defaults take about 20 minutes on a 2-core VM, ``--quick``
+about 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import cli_speed, hotpath, memory, overhead, throughput
+from bench.common import machine, spread, versions
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT, check=False)
+    return done.stdout.strip()
+
+
+def _med(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def section_overhead(o: overhead.Overhead, instr: dict[tuple[str, str], float]) -> list[str]:
+    out = [
+        "## 1. Overhead per call",
+        "",
+        f"{o.rounds} alternating rounds x {o.calls:,} calls; one worker process per setup; "
+        "every call runs inside an open agent span (radium's: its session). µs per call: "
+        "median and spread over rounds; ratio: median of the per-round ratios to the bare "
+        "SDK span of the same kind measured in the same round. Instructions: per call, "
+        "under callgrind (two runs of different lengths; start-up cancels out).",
+        "",
+        "| setup | call | µs/call (median) | spread (µs) | ratio to bare span | ratio spread "
+        "| instructions/call | instruction ratio |",
+        "| --- | --- | ---: | --- | ---: | --- | ---: | ---: |",
+    ]
+    for (setup, kind), values in o.us.items():
+        ratio = ratio_spread = "—"
+        if setup != "bare" and ("bare", kind) in o.us:
+            ratios = o.ratios(setup, kind)
+            ratio = f"**{_med(ratios):.3f}x**" if setup == "radium" else f"{_med(ratios):.3f}x"
+            ratio_spread = spread(ratios)
+        count = instr.get((setup, kind))
+        bare_count = instr.get(("bare", kind))
+        count_s = f"{count:,.0f}" if count is not None else "—"
+        count_ratio = (
+            f"{count / bare_count:.3f}x"
+            if count is not None and bare_count and setup != "bare"
+            else "—"
+        )
+        out.append(
+            f"| {setup} | {kind} | {_med(values):.2f} | {spread(values)} | {ratio} | "
+            f"{ratio_spread} | {count_s} | {count_ratio} |"
+        )
+    out.append("")
+    out.append(
+        "What each setup is: `plain` the undecorated function; `bare` the call inside "
+        "`tracer.start_as_current_span` with the GenAI attributes (the model call also reads "
+        "the usage from the response and sets it on the span, by hand), `BatchSpanProcessor` to "
+        "a null exporter; `radium` `@tool` / `@model_call` with the `SessionSpanProcessor` and "
+        "the same `BatchSpanProcessor`, inside `session()`; `traceloop` `@tool` "
+        "(`Traceloop.init(exporter=null, telemetry off, every instrumentation blocked)`); "
+        "`langfuse` `@observe(as_type='tool')` / `@observe(as_type='generation')` with "
+        "`update_current_generation(usage_details=...)` (`Langfuse(tracer_provider=own, "
+        "span_exporter=null)`); `logfire` `@logfire.instrument` (`send_to_logfire=False, "
+        "console=False, metrics=False`, a batch processor to a null exporter); `openlit` "
+        "`@openlit.trace` (on an SDK provider set first with a batch processor to a null "
+        "exporter, metrics and events off, every instrumentor disabled, price list from a "
+        "local empty file). Peers run with their defaults otherwise (traceloop, langfuse "
+        "and openlit record the arguments and return value: their default; radium does not "
+        "by default). Only langfuse has a model-call decorator taking usage; the other peers "
+        "get usage from their client-library instrumentations, so they have no `model` row."
+    )
+    if o.errors:
+        out += ["", "Could not run:"]
+        out += [f"- `{setup}`: {why}" for setup, why in o.errors.items()]
+    return out
+
+
+def section_memory(rows: list[memory.MemoryRow]) -> list[str]:
+    out = [
+        "## 2. Memory of one session as it grows",
+        "",
+        "One open session, real SDK spans (`tracer.start_span`/`end`) on a provider whose "
+        "only processor is the `SessionSpanProcessor` (no exporter: the processor alone), "
+        "3 tool calls (50 names, 1 in 50 failing) per model call (5 models, usage on the "
+        "span). A fresh process per size. *Processor state*: every object the processor "
+        "holds (sessions, open spans, interval unions, counters); *held by radium code*: "
+        "memory still allocated by `radium_otel` code at the end (tracemalloc, a second "
+        "run). Totals checked against what was emitted.",
+        "",
+        "| spans | time | spans/s | peak RSS | processor state | held by radium code "
+        "(tracemalloc) | totals |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r.spans:,} | {r.seconds:.1f} s | {r.spans_per_s:,.0f} | "
+            f"{r.peak_rss_mb:.1f} MB | {r.state_kb:.1f} KB | {r.traced_kb:.1f} KB | "
+            f"{'exact' if not r.errors else 'WRONG: ' + '; '.join(r.errors)} |"
+        )
+    return out
+
+
+def section_throughput(t: throughput.Throughput) -> list[str]:
+    totals = "exact (no span dropped or miscounted)" if not t.errors else f"WRONG: {t.errors}"
+    return [
+        "## 3. Throughput from many threads",
+        "",
+        f"{t.threads} threads start together and each emits {t.spans_per_thread:,} spans of "
+        "the same mix into one shared session (one lock, one session state); then the "
+        "session's record is checked against what was emitted. Same spans from one thread "
+        "for reference. Median of rounds (spread).",
+        "",
+        "| threads | spans/s (median) | spread | totals |",
+        "| ---: | ---: | --- | --- |",
+        f"| {t.threads} | {_med(t.rates):,.0f} | {spread(t.rates)} | {totals} |",
+        f"| 1 | {_med(t.single):,.0f} | {spread(t.single)} | |",
+    ]
+
+
+def section_cli(times: dict[str, list[float]], notes: list[str], n: int) -> list[str]:
+    out = [
+        "## 4. CLI",
+        "",
+        f"Whole `rad` processes (interpreter start-up included) on {n:,} generated sessions, "
+        "warm index, commands interleaved; " + "; ".join(notes) + ".",
+        "",
+        "| command | seconds (median) | spread |",
+        "| --- | ---: | --- |",
+    ]
+    for args, values in times.items():
+        out.append(f"| `rad {args}` | {_med(values):.3f} | {spread(values)} |")
+    return out
+
+
+def section_hotpath(rows: dict[str, list[hotpath.HotRow]]) -> list[str]:
+    out = [
+        "## 5. Where a decorated call's time goes (cProfile, this run)",
+        "",
+        "Own time per decorated call; cProfile inflates every figure, read them as shares.",
+    ]
+    for kind, hot in rows.items():
+        out += [
+            "",
+            f"`{kind}`:",
+            "",
+            "| own µs | calls per call | function |",
+            "| ---: | ---: | --- |",
+        ]
+        out += [f"| {r.own_us:.2f} | {r.calls_per_call:.1f} | `{r.function}` |" for r in hot]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--setups", nargs="+", default=list(overhead.SETUPS))
+    parser.add_argument("--no-callgrind", action="store_true")
+    parser.add_argument("--no-cli", action="store_true")
+    args = parser.parse_args()
+    quick = args.quick
+    calls, rounds = (2_000, 5) if quick else (10_000, 15)
+    cg_calls = 1_000 if quick else 2_000
+    spans = [1_000, 10_000, 100_000] if quick else [1_000, 100_000, 1_000_000]
+    tp_spans, tp_rounds = (5_000, 2) if quick else (25_000, 3)
+    cli_sessions, cli_runs = (2_000, 3) if quick else (10_000, 10)
+    command = os.environ.get("RADIUM_BENCH_COMMAND") or shlex.join(
+        ["python", "-m", "bench", *sys.argv[1:]]
+    )
+    began = time.perf_counter()
+    dirty = (
+        " (with uncommitted changes)" if _git("status", "--porcelain", "--", "radium_otel") else ""
+    )
+    header = [
+        "# Benchmark results",
+        "",
+        f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; "
+        f"commit {_git('rev-parse', '--short', 'HEAD')}{dirty}",
+        f"- Machine: {machine()}",
+        f"- Versions: {versions()}",
+        f"- Command: `{command}`",
+    ]
+
+    def log(text: str) -> None:
+        print(f"[{time.perf_counter() - began:6.0f} s] {text}", flush=True)
+
+    log(f"overhead: {rounds} rounds x {calls} calls, setups {', '.join(args.setups)}")
+    o = overhead.measure(args.setups, calls, rounds)
+    instr: dict[tuple[str, str], float] = {}
+    if not args.no_callgrind and overhead.have_valgrind():
+        runs = [("bare", "tool"), ("bare", "model"), ("radium", "tool"), ("radium", "model")]
+        if not quick:
+            runs += [(s, k) for (s, k) in o.us if s not in ("bare", "radium", "plain")]
+        for setup, kind in runs:
+            log(f"callgrind {setup} {kind}")
+            try:
+                instr[(setup, kind)] = overhead.instructions_per_call(setup, kind, cg_calls)
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                log(f"  failed: {exc}")
+    body = section_overhead(o, instr)
+
+    mem_rows = []
+    for n in spans:
+        log(f"memory: {n:,} spans")
+        mem_rows.append(memory.run(n))
+    body += ["", *section_memory(mem_rows)]
+
+    log(f"throughput: 8 threads x {tp_spans:,} spans x {tp_rounds} rounds")
+    body += ["", *section_throughput(throughput.run(8, tp_spans, tp_rounds))]
+
+    if not args.no_cli:
+        log(f"cli: {cli_sessions:,} sessions, {cli_runs} runs")
+        with tempfile.TemporaryDirectory(prefix="rad-bench-cli-") as tmp:
+            times, notes = cli_speed.suite(Path(tmp), cli_sessions, cli_runs, seed=20250301)
+        body += ["", *section_cli(times, notes, cli_sessions)]
+
+    log("hot path profile")
+    hot = {kind: hotpath.profile(kind, 5_000 if quick else 20_000, 12) for kind in overhead.KINDS}
+    body += ["", *section_hotpath(hot)]
+
+    history = ROOT / "bench" / "history.md"
+    if history.exists():
+        body += ["", history.read_text().rstrip()]
+    header.append(f"- Took {time.perf_counter() - began:.0f} s")
+    args.out.write_text("\n".join([*header, "", *body]) + "\n")
+    log(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

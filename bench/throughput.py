@@ -1,0 +1,92 @@
+"""Spans per second the `SessionSpanProcessor` sustains from many threads, totals checked.
+
+``--threads`` threads start together (a barrier) and each emits ``--spans`` real SDK spans of
+the `bench.workload` mix into one shared session, so every span contends for the processor's
+one lock and the same session state. When all are done the session is closed and its record
+is checked against what was emitted: every tool call, failure, model request and token must
+be counted exactly once. The same spans from one thread give the reference rate.
+
+    .venv/bench/bin/python -m bench.throughput [--threads 8] [--spans 25000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+
+from bench.workload import Emitted, Session, check
+
+
+def once(threads: int, spans: int) -> tuple[float, list[str]]:
+    """Spans per second with ``threads`` threads of ``spans`` spans each; and what is wrong."""
+    session = Session()
+    barrier = threading.Barrier(threads + 1)
+    results: list[Emitted] = []
+    lock = threading.Lock()
+
+    def run(offset: int) -> None:
+        barrier.wait()
+        emitted = session.emit(spans, offset)
+        with lock:
+            results.append(emitted)
+
+    pool = [threading.Thread(target=run, args=(t * 7,)) for t in range(threads)]
+    for t in pool:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - started
+    total = Emitted()
+    for e in results:
+        total.add(e)
+    record = session.close()
+    wrong = check(record, total)
+    if session.processor.late_spans:
+        wrong.append(f"{session.processor.late_spans} spans dropped as late")
+    return threads * spans / elapsed, wrong
+
+
+@dataclass
+class Throughput:
+    threads: int
+    spans_per_thread: int
+    rates: list[float]
+    single: list[float]
+    errors: list[str]
+
+
+def run(threads: int, spans: int, rounds: int) -> Throughput:
+    rates, single, errors = [], [], []
+    for _ in range(rounds):
+        rate, wrong = once(threads, spans)
+        rates.append(rate)
+        errors += wrong
+        rate, wrong = once(1, spans)
+        single.append(rate)
+        errors += wrong
+    return Throughput(threads, spans, rates, single, errors)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--spans", type=int, default=25_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    r = run(args.threads, args.spans, args.rounds)
+    print(
+        f"{r.threads} threads x {r.spans_per_thread:,} spans: "
+        f"{statistics.median(r.rates):,.0f} spans/s (median of {args.rounds}; "
+        f"min {min(r.rates):,.0f}, max {max(r.rates):,.0f}); one thread: "
+        f"{statistics.median(r.single):,.0f} spans/s; "
+        + ("totals exact" if not r.errors else f"WRONG: {r.errors}")
+    )
+
+
+if __name__ == "__main__":
+    main()
