@@ -485,3 +485,19 @@ def test_a_command_group_alone_prints_its_help(
     assert f"Usage: rad {' '.join(args)}".replace("  ", " ").strip() in proc.stdout
     assert "Commands" in proc.stdout
     assert proc.stderr == ""
+
+
+def test_without_a_usable_index_the_latest_session_is_found_by_reading_the_files(
+    filled: Path, no_ambient_config: None
+) -> None:
+    index = filled / ".radium" / "_internals" / "index.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)
+    index.mkdir()  # not a file SQLite can open, nor one the index may delete
+
+    result = invoke(["--workspace", str(filled), "stats", "session"])
+
+    assert (result.exit_code, result.stdout) == (0, UX1)
+    assert result.stderr.startswith("rad: warning: session index unavailable (")
+    assert result.stderr.endswith("); reading every session file\n")
+    assert result.stderr.count("\n") == 1

@@ -143,8 +143,10 @@ class SessionStore:
                 os.close(fd)
 
     # --- reading -------------------------------------------------------------------------
-    def paths(self) -> list[Path]:
-        """Session files in the folder (regular files only, no temp files, no symlinks)."""
+    def paths(self, prefix: str = "") -> list[Path]:
+        """Session files in the folder (regular files only, no temp files, no symlinks)
+        whose name starts with ``prefix``.
+        """
         try:
             entries = list(os.scandir(self.folder))
         except FileNotFoundError:
@@ -152,7 +154,8 @@ class SessionStore:
         return sorted(
             Path(e.path)
             for e in entries
-            if e.name.endswith(".json")
+            if e.name.startswith(prefix)
+            and e.name.endswith(".json")
             and not e.name.startswith(".")
             and e.is_file(follow_symlinks=False)
         )
@@ -206,7 +209,7 @@ class SessionStore:
             raise LookupFailed(
                 f"no session {id_or_prefix!r} (a prefix needs at least {MIN_PREFIX} characters)"
             )
-        matches = [p for p in self.paths() if p.name.startswith(id_or_prefix)]
+        matches = self.paths(id_or_prefix)
         if not matches:
             raise LookupFailed(f"no session matches {id_or_prefix!r}")
         if len(matches) > 1:
