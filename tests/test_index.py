@@ -173,6 +173,8 @@ def records(draw: st.DrawFn, session_id: str) -> SessionRecord:
             "agent": draw(st.sampled_from([None, "coder", "reviewer"])),
             "host": socket.gethostname() if here else "elsewhere",
             "pid": os.getpid() if here else 12345,
+            # a slow checkpointer's records stay active for longer, in the index as in the files
+            "checkpoint_interval_s": draw(st.sampled_from([None, 5.0, 1e9])),
         },
         wall_time_s=draw(_seconds),
         tool_calls=draw(_counts),

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -445,6 +446,21 @@ def test_history_json_shape(ws: Path) -> None:
         "lines_removed": None,
     }
     assert data["sessions"][0]["status"] == "interrupted"
+
+
+@pytest.mark.parametrize(("interval_s", "status"), [(600.0, "active"), (5.0, "interrupted")])
+def test_a_slow_checkpointer_reads_alike_in_session_and_history(
+    workspace: Path, no_ambient_config: None, interval_s: float, status: str
+) -> None:
+    """A live writer checkpointing every 10 minutes, silent for 5: still active everywhere."""
+    then = datetime.now(timezone.utc) - timedelta(minutes=5)
+    meta = {"pid": os.getpid(), "host": socket.gethostname(), "checkpoint_interval_s": interval_s}
+    SessionStore(sessions_dir(workspace)).write(
+        SessionRecord(id=ID_1, status="active", start_time=then, updated_time=then, metadata=meta)
+    )
+    session = json.loads(ok(rad(workspace, "session", "--json")))
+    history = json.loads(ok(rad(workspace, "history", "--json")))
+    assert (session["status"], history["sessions"][0]["status"]) == (status, status)
 
 
 def test_history_short_ids_grow_until_unambiguous(

@@ -47,7 +47,7 @@ from typing import Any
 
 from radium_otel._internal.errors import log_internal_error, warn_once
 from radium_otel._internal.record import RecordError, SessionRecord
-from radium_otel._internal.store import STALE_AFTER_S, _pid_alive
+from radium_otel._internal.store import _pid_alive, stale_after_s
 
 __all__ = [
     "DayTotals",
@@ -66,7 +66,7 @@ __all__ = [
     "scan_folder",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 INDEX_NAME = "index.sqlite3"
 STALE_MARKER = "index.stale"
 BUSY_TIMEOUT_S = 30.0
@@ -149,6 +149,7 @@ class SessionFacts:
     agent: str | None
     pid: int | None
     host: str | None
+    stale_after_us: int
     wall_us: int
     tool_calls: int
     tool_successes: int
@@ -292,6 +293,7 @@ def facts_from_record(record: SessionRecord, file: str) -> SessionFacts:
         agent=_text(agent, "agent") if isinstance(agent, str) else None,
         pid=pid if isinstance(pid, int) and abs(pid) < MAX_VALUE else None,
         host=_text(host, "host") if isinstance(host, str) else None,
+        stale_after_us=min(int(stale_after_s(meta) * 1_000_000), MAX_VALUE),
         wall_us=_seconds_us(record.wall_time_s, "wall_time_s"),
         tool_calls=_count(record.tool_calls, "tool_calls"),
         tool_successes=_count(record.tool_successes, "tool_successes"),
@@ -314,14 +316,15 @@ def effective_status(facts: SessionFacts, now: float) -> str:
     """The status a reader reports: a stale ``active`` file reads as ``interrupted``.
 
     The same rule as `SessionStore.read` (its process is gone, or no checkpoint for
-    `STALE_AFTER_S`), applied when the row is shown rather than when it was indexed.
+    `stale_after_s`), applied when the row is shown rather than when it was indexed.
     """
     if facts.status != "active":
         return facts.status
     if facts.pid is not None and facts.host == socket.gethostname() and not _alive(facts.pid):
         return "interrupted"
     updated = from_us(facts.updated_us if facts.updated_us is not None else facts.start_us)
-    return "interrupted" if now - updated.timestamp() > STALE_AFTER_S else "active"
+    stale = now - updated.timestamp() > facts.stale_after_us / 1_000_000
+    return "interrupted" if stale else "active"
 
 
 def _alive(pid: int) -> bool:
@@ -385,7 +388,8 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS sessions (
     file TEXT PRIMARY KEY, id TEXT NOT NULL,
     start_us INTEGER NOT NULL, end_us INTEGER, updated_us INTEGER,
-    status TEXT NOT NULL, agent TEXT, pid INTEGER, host TEXT, wall_us INTEGER NOT NULL,
+    status TEXT NOT NULL, agent TEXT, pid INTEGER, host TEXT, stale_after_us INTEGER NOT NULL,
+    wall_us INTEGER NOT NULL,
     tool_calls INTEGER NOT NULL, tool_successes INTEGER NOT NULL, tool_failures INTEGER NOT NULL,
     requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
     cost_nusd INTEGER, cost_partial INTEGER NOT NULL, unpriced INTEGER NOT NULL,
@@ -440,7 +444,8 @@ CREATE TABLE IF NOT EXISTS decision_days (
 """
 _CHILD_TABLES = ("models", "tools", "tool_errors", "decisions")
 _SESSION_COLUMNS = (
-    "file, id, start_us, end_us, updated_us, status, agent, pid, host, wall_us, tool_calls, "
+    "file, id, start_us, end_us, updated_us, status, agent, pid, host, stale_after_us, wall_us, "
+    "tool_calls, "
     "tool_successes, tool_failures, requests, input_tokens, output_tokens, cost_nusd, "
     "cost_partial, unpriced, lines_added, lines_removed"
 )
@@ -531,12 +536,12 @@ def _put(
         return
     f = facts
     conn.execute(
-        f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES ({', '.join('?' * 21)})",
+        f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES ({', '.join('?' * 22)})",
         (
             name, f.id, f.start_us, f.end_us, f.updated_us, f.status, f.agent, f.pid, f.host,
-            f.wall_us, f.tool_calls, f.tool_successes, f.tool_failures, f.requests,
-            f.input_tokens, f.output_tokens, f.cost_nusd, int(f.cost_partial), int(f.unpriced),
-            f.lines_added, f.lines_removed,
+            f.stale_after_us, f.wall_us, f.tool_calls, f.tool_successes, f.tool_failures,
+            f.requests, f.input_tokens, f.output_tokens, f.cost_nusd, int(f.cost_partial),
+            int(f.unpriced), f.lines_added, f.lines_removed,
         ),
     )  # fmt: skip
     conn.executemany(
@@ -1206,12 +1211,12 @@ def _merge(sums: dict[Any, list[int]], rows: Iterable[Any], width: int) -> None:
 
 def _session_from_row(row: Iterable[Any]) -> SessionFacts:
     (
-        file, sid, start, end, updated, status, agent, pid, host, wall, calls, ok, failed,
-        requests, inp, out, cost, partial, unpriced, added, removed,
+        file, sid, start, end, updated, status, agent, pid, host, stale, wall, calls, ok,
+        failed, requests, inp, out, cost, partial, unpriced, added, removed,
     ) = row  # fmt: skip
     return SessionFacts(
-        file, sid, start, end, updated, status, agent, pid, host, wall, calls, ok, failed,
-        requests, inp, out, cost, bool(partial), bool(unpriced), added, removed,
+        file, sid, start, end, updated, status, agent, pid, host, stale, wall, calls, ok,
+        failed, requests, inp, out, cost, bool(partial), bool(unpriced), added, removed,
     )  # fmt: skip
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import re
 import socket
 import time
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -280,12 +282,20 @@ def _is_stale(record: SessionRecord, now: float) -> bool:
     if isinstance(pid, int) and host == socket.gethostname() and not _pid_alive(pid):
         return True
     updated = record.updated_time or record.start_time
-    # A writer that checkpoints less often than usual says so in its records.
-    interval = meta.get("checkpoint_interval_s")
-    limit = STALE_AFTER_S
+    return now - updated.timestamp() > stale_after_s(meta)
+
+
+def stale_after_s(metadata: Mapping[str, object]) -> float:
+    """How long an ``active`` record may go without a checkpoint before it reads as stale.
+
+    `STALE_AFTER_S`, or three checkpoint intervals for a writer that checkpoints less often
+    than usual (it says so in its records' ``metadata.checkpoint_interval_s``).
+    """
+    interval = metadata.get("checkpoint_interval_s")
     if isinstance(interval, (int, float)) and not isinstance(interval, bool):
-        limit = max(limit, 3 * float(interval))
-    return now - updated.timestamp() > limit
+        if math.isfinite(interval):
+            return max(STALE_AFTER_S, 3 * float(interval))
+    return STALE_AFTER_S
 
 
 def _pid_alive(pid: int) -> bool:
