@@ -14,6 +14,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -279,3 +280,31 @@ def test_killed_at_random_instants_never_shows_a_broken_file(
     done = run_agent(script, str(workspace), "clean", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert leftovers(workspace, tmpdir) == []
+
+
+def test_cleanup_removes_a_dead_writers_temp_file_and_never_a_live_ones(tmp_path: Path) -> None:
+    from radium_otel._internal.store import SessionStore, _host_tag
+
+    folder = sessions_folder(tmp_path)
+    folder.mkdir(parents=True)
+    dead = subprocess.run([PYTHON, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead_pid = int(dead.stdout)  # reaped: no process has this pid now (nor soon)
+    here = _host_tag()
+    names = {
+        "dead writer here": f".tmp-abcd1234.{dead_pid}.1.{here}",
+        "live writer here": f".tmp-abcd1234.{os.getpid()}.2.{here}",
+        "writer on another host": f".tmp-abcd1234.{dead_pid}.3.ffffffff",
+        "writer of an older version": f".tmp-abcd1234.{dead_pid}.4",
+    }
+    for name in names.values():
+        (folder / name).write_text('{"half": ')
+
+    assert SessionStore(folder).cleanup_temp_files() == 1
+
+    left = {what for what, name in names.items() if (folder / name).exists()}
+    assert left == {"live writer here", "writer on another host", "writer of an older version"}
+    an_hour_ago = time.time() - 3601
+    for name in names.values():
+        if (folder / name).exists():
+            os.utime(folder / name, (an_hour_ago, an_hour_ago))
+    assert SessionStore(folder).cleanup_temp_files() == 3  # whoever wrote them, they are old
