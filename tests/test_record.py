@@ -205,7 +205,7 @@ def test_newer_schema_version_is_refused_with_a_clear_message() -> None:
             "field 'wall_time_s' must be finite and non-negative",
         ),
         ({**MINIMAL, "metadata": []}, "field 'metadata' must be an object"),
-        ({**MINIMAL, "tools": {"read": 3}}, "field tools.read must be an object"),
+        ({**MINIMAL, "tools": {"read": 3}}, "field 'tools' entry 'read' must be an object"),
         ({**MINIMAL, "model_usage": {}}, "field 'model_usage' must be a list of objects"),
         ({**MINIMAL, "model_usage": [{"requests": 1}]}, "field 'model' must be a non-empty"),
         ({**MINIMAL, "decisions": {"accept": -2}}, "expected a non-negative integer"),

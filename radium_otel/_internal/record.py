@@ -444,7 +444,7 @@ class _Reader:
         out = {}
         for name, value in self.obj(key).items():
             if not isinstance(value, dict):
-                raise RecordError(f"field {key}.{name} must be an object")
+                raise RecordError(f"field {key!r} entry {name!r} must be an object")
             out[name] = _Reader(value)
         return out
 
