@@ -34,6 +34,10 @@ def _med(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def _x(ratio: float) -> str:
+    return f"{ratio:.3f}x" if ratio >= 0.01 else f"{ratio:.2g}x"
+
+
 def section_overhead(o: overhead.Overhead, instr: dict[tuple[str, str], float]) -> list[str]:
     out = [
         "## 1. Overhead per call",
@@ -52,7 +56,7 @@ def section_overhead(o: overhead.Overhead, instr: dict[tuple[str, str], float]) 
         ratio = ratio_spread = "—"
         if setup != "bare" and ("bare", kind) in o.us:
             ratios = o.ratios(setup, kind)
-            ratio = f"**{_med(ratios):.3f}x**" if setup == "radium" else f"{_med(ratios):.3f}x"
+            ratio = f"**{_x(_med(ratios))}**" if setup == "radium" else _x(_med(ratios))
             ratio_spread = spread(ratios)
         count = instr.get((setup, kind))
         bare_count = instr.get(("bare", kind))
@@ -85,6 +89,13 @@ def section_overhead(o: overhead.Overhead, instr: dict[tuple[str, str], float]) 
         "by default). Only langfuse has a model-call decorator taking usage; the other peers "
         "get usage from their client-library instrumentations, so they have no `model` row."
     )
+    if any("@" in setup for setup, _ in o.us):
+        out += [
+            "",
+            "`radium@TREE`: the `radium` setup run from another copy of the repository at TREE "
+            "(an earlier version of radium_otel with this bench/ copied in), in the same "
+            "alternating rounds: a before/after comparison (see the history below).",
+        ]
     if o.errors:
         out += ["", "Could not run:"]
         out += [f"- `{setup}`: {why}" for setup, why in o.errors.items()]
@@ -170,15 +181,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
-    parser.add_argument("--setups", nargs="+", default=list(overhead.SETUPS))
-    parser.add_argument("--no-callgrind", action="store_true")
-    parser.add_argument("--no-cli", action="store_true")
+    parser.add_argument(
+        "--setups",
+        nargs="+",
+        default=list(overhead.SETUPS),
+        help="overhead setups; NAME@TREE runs NAME from another copy of the repository "
+        "(e.g. radium@/tmp/before: an export of an earlier commit, to compare versions)",
+    )
+    parser.add_argument("--no-callgrind", action="store_true", help="skip instruction counts")
+    parser.add_argument(
+        "--callgrind-peers",
+        action="store_true",
+        help="count the peers' instructions too (slow: their imports run under valgrind)",
+    )
+    parser.add_argument("--no-cli", action="store_true", help="skip the CLI timings")
     args = parser.parse_args()
     quick = args.quick
-    calls, rounds = (2_000, 5) if quick else (10_000, 15)
-    cg_calls = 1_000 if quick else 2_000
+    calls, rounds = (2_000, 5) if quick else (10_000, 12)
+    cg_calls = 900 if quick else 1_800  # under 2,048 spans: no peer's default queue drops any
     spans = [1_000, 10_000, 100_000] if quick else [1_000, 100_000, 1_000_000]
-    tp_spans, tp_rounds = (5_000, 2) if quick else (25_000, 3)
+    tp_spans, tp_rounds = (5_000, 2) if quick else (20_000, 3)
     cli_sessions, cli_runs = (2_000, 3) if quick else (10_000, 10)
     command = os.environ.get("RADIUM_BENCH_COMMAND") or shlex.join(
         ["python", "-m", "bench", *sys.argv[1:]]
@@ -204,9 +226,9 @@ def main() -> None:
     o = overhead.measure(args.setups, calls, rounds)
     instr: dict[tuple[str, str], float] = {}
     if not args.no_callgrind and overhead.have_valgrind():
-        runs = [("bare", "tool"), ("bare", "model"), ("radium", "tool"), ("radium", "model")]
-        if not quick:
-            runs += [(s, k) for (s, k) in o.us if s not in ("bare", "radium", "plain")]
+        runs = [(s, k) for (s, k) in o.us if s in ("bare", "radium") or s.startswith("radium@")]
+        if args.callgrind_peers:
+            runs += [(s, k) for (s, k) in o.us if s in overhead.PEER_DIST]
         for setup, kind in runs:
             log(f"callgrind {setup} {kind}")
             try:

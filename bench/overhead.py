@@ -252,6 +252,13 @@ def worker(setup: str, count: int | None, kind: str, warmup: int) -> None:
         os._exit(0)
     if count is not None:  # under callgrind: warm up, run ``count`` calls, leave at once
         per_call_us(fns[kind], 200)
+        # Let background threads finish their start-up work (radium's checkpointer writes a
+        # first checkpoint when a session opens), then no thread switch while measuring: the
+        # count is the calling thread's own. Otherwise a batch processor's export or a
+        # checkpoint lands in one run and not in the other, at wall-clock driven times, and
+        # the count varies by several percent from run to run.
+        time.sleep(3.0)
+        sys.setswitchinterval(1000.0)
         per_call_us(fns[kind], count)
         os._exit(0)
     for fn in fns.values():
@@ -286,10 +293,10 @@ class Worker:
         return float(self.reply())
 
 
-def worker_env() -> dict[str, str]:
+def worker_env(root: Path = ROOT) -> dict[str, str]:
     drop = ("RADIUM_", "OTEL_", "TRACELOOP_", "LANGFUSE_", "LOGFIRE_", "OPENLIT_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(root)
     env["OTEL_SDK_DISABLED"] = "false"
     env["OTEL_METRICS_EXPORTER"] = "none"
     env["OTEL_LOGS_EXPORTER"] = "none"
@@ -298,15 +305,25 @@ def worker_env() -> dict[str, str]:
     return env
 
 
+def _where(setup: str) -> tuple[str, Path]:
+    """``radium@/other/tree``: the setup ``radium`` run from another copy of the repository
+    (another version of radium_otel, e.g. an export of an earlier commit with this bench/ in
+    it), to compare versions in the same alternating rounds.
+    """
+    name, _, root = setup.partition("@")
+    return name, Path(root) if root else ROOT
+
+
 def start_worker(setup: str, warmup: int = 2_000) -> Worker:
+    name, root = _where(setup)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.overhead", "--worker", setup, "--warmup", str(warmup)],
+        [sys.executable, "-m", "bench.overhead", "--worker", name, "--warmup", str(warmup)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=ROOT,
-        env=worker_env(),
+        cwd=root,
+        env=worker_env(root),
     )
     w = Worker(setup, proc)
     first = w.reply()
@@ -338,7 +355,7 @@ def available(setups: list[str]) -> tuple[list[str], dict[str, str]]:
 
     keep, missing = [], {}
     for s in setups:
-        dist = PEER_DIST.get(s)
+        dist = PEER_DIST.get(_where(s)[0])
         if dist is not None and version(dist) is None:
             missing[s] = f"{dist} is not installed in this environment"
         else:
@@ -378,8 +395,9 @@ _IREFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
 def _instructions(setup: str, kind: str, count: int) -> int:
+    name, root = _where(setup)
     with tempfile.TemporaryDirectory(prefix="radium-bench-cg-") as tmp:
-        env = worker_env()
+        env = worker_env(root)
         env["PYTHONHASHSEED"] = "0"
         done = subprocess.run(
             [
@@ -390,7 +408,7 @@ def _instructions(setup: str, kind: str, count: int) -> int:
                 "-m",
                 "bench.overhead",
                 "--worker",
-                setup,
+                name,
                 "--count",
                 str(count),
                 "--kind",
@@ -398,7 +416,7 @@ def _instructions(setup: str, kind: str, count: int) -> int:
             ],
             capture_output=True,
             text=True,
-            cwd=ROOT,
+            cwd=root,
             env=env,
             timeout=1800,
             check=False,
@@ -424,7 +442,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=SETUPS)
+    parser.add_argument(
+        "--setups", nargs="+", default=list(SETUPS), help=f"of {', '.join(SETUPS)}; NAME@TREE"
+    )
     parser.add_argument("--callgrind", type=int, default=0, help="calls per callgrind run")
     parser.add_argument("--worker", choices=SETUPS, help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=None, help=argparse.SUPPRESS)

@@ -206,9 +206,10 @@ def model_decorator(
 
 def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) -> F:
     """Wrap ``fn`` so that each call runs inside a span made from ``recipe``."""
-    # The attributes for the last session seen: calls of one session reuse one dict (the SDK
-    # copies it into the span), instead of building it again for every call.
-    named: list[Any] = [None, recipe.attributes]
+    # (session id, attributes) for the last session seen: calls of one session reuse one dict
+    # (the SDK copies it into the span) instead of building it again for every call. One
+    # tuple, read and replaced whole, so threads in different sessions never mix them up.
+    named: list[tuple[str | None, dict[str, Any]]] = [(None, recipe.attributes)]
     name = recipe.name
     is_model = recipe.is_model
 
@@ -216,14 +217,15 @@ def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) ->
         try:
             inst = get_instance()
             sid = session_context.get()
+            last = named[0]
             if sid is None:
                 attributes = recipe.attributes
-            elif named[0] == sid:
-                attributes = named[1]
+            elif last[0] == sid:
+                attributes = last[1]
             else:
                 # Naming the session up front spares the processor stamping it on the span.
                 attributes = {**recipe.attributes, k.GEN_AI_CONVERSATION_ID: sid}
-                named[:] = [sid, attributes]
+                named[0] = (sid, attributes)
             span = inst.tracer.start_span(name, attributes=attributes)
             capture = (
                 False

@@ -408,9 +408,10 @@ class SessionSpanProcessor(SpanProcessor):
         end_ns: int,
         measured: _Measured | None,
     ) -> None:
-        name = _str(attrs.get(k.GEN_AI_TOOL_NAME)) or _str(attrs.get(k.OI_TOOL_NAME)) or span.name
-        decision = self._count_decision(state, attrs)
-        if decision == "reject":
+        name = attrs.get(k.GEN_AI_TOOL_NAME)
+        if type(name) is not str or not name:
+            name = _str(attrs.get(k.OI_TOOL_NAME)) or span.name
+        if k.RADIUM_TOOL_DECISION in attrs and self._count_decision(state, attrs) == "reject":
             return  # a rejected call never ran: it is a decision, not a tool call
         failed = (
             span.status.status_code is StatusCode.ERROR
