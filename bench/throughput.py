@@ -1,21 +1,29 @@
 """Spans per second the `SessionSpanProcessor` sustains from many threads, totals checked.
 
 ``--threads`` threads start together (a barrier) and each emits ``--spans`` real SDK spans of
-the `bench.workload` mix into one shared session, so every span contends for the processor's
+the `bench.workload` mix into one shared session, so every span goes through the processor's
 one lock and the same session state. When all are done the session is closed and its record
 is checked against what was emitted: every tool call, failure, model request and token must
 be counted exactly once. The same spans from one thread give the reference rate.
 
     .venv/bench/bin/python -m bench.throughput [--threads 8] [--spans 25000] [--rounds 3]
+
+``--compare TREE...`` compares copies of the repository (another version of radium_otel with
+this bench/ in it, as ``radium@TREE`` in `bench.overhead`): each round runs every tree once,
+in turn, each in a fresh process (one session), and prints the median per tree.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.workload import Emitted, Session, check
 
@@ -72,12 +80,41 @@ def run(threads: int, spans: int, rounds: int) -> Throughput:
     return Throughput(threads, spans, rates, single, errors)
 
 
+def compare(trees: list[Path], threads: int, spans: int, rounds: int) -> None:
+    """Alternate fresh processes of each tree; print each tree's median spans/s."""
+    code = (
+        "from bench import throughput; "
+        f"rate, wrong = throughput.once({threads}, {spans}); print(rate if not wrong else wrong)"
+    )
+    rates: dict[Path, list[float]] = {tree: [] for tree in trees}
+    for _ in range(rounds):
+        for tree in trees:
+            env = dict(os.environ, PYTHONPATH=str(tree))
+            done = subprocess.run(
+                [sys.executable, "-c", code], cwd=tree, env=env, capture_output=True, text=True
+            )
+            try:
+                rates[tree].append(float(done.stdout))
+            except ValueError:
+                raise SystemExit(f"{tree}: {done.stdout}{done.stderr[-500:]}") from None
+    for tree, got in rates.items():
+        print(
+            f"{tree}: {threads} threads x {spans:,} spans: {statistics.median(got):,.0f} "
+            f"spans/s (median of {rounds}; min {min(got):,.0f}, max {max(got):,.0f}); "
+            "totals exact"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--spans", type=int, default=25_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--compare", nargs="+", type=Path, metavar="TREE")
     args = parser.parse_args()
+    if args.compare:
+        compare(args.compare, args.threads, args.spans, args.rounds)
+        return
     r = run(args.threads, args.spans, args.rounds)
     print(
         f"{r.threads} threads x {r.spans_per_thread:,} spans: "

@@ -2,7 +2,8 @@
 
 `SessionState` holds only running totals, per-tool and per-model counters, and the interval
 unions for API and active time, so its size is O(tools + models + open spans), never
-O(spans). It is not thread-safe: `SessionSpanProcessor` serialises all access with its lock.
+O(spans). It is not thread-safe: `SessionSpanProcessor` serialises access with its lock (all
+but single-operation writes to ``open_starts``; see the processor's module docstring).
 """
 
 from __future__ import annotations

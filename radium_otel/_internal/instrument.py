@@ -112,6 +112,9 @@ class _Call:
         span = self.span
         if span is None:
             return
+        if not self.recipe.is_model and not self.capture:
+            _end(span)  # a tool call without content capture: nothing to record on the span
+            return
         try:
             if span.is_recording():
                 if self.recipe.is_model:
@@ -638,13 +641,14 @@ def record_decision(decision: str, tool: str | None, get_instance: Callable[[], 
         log_internal_error("record_decision", exc)
 
 
-_USAGE_ATTRIBUTES = (
-    ("input_tokens", k.GEN_AI_USAGE_INPUT_TOKENS),
-    ("output_tokens", k.GEN_AI_USAGE_OUTPUT_TOKENS),
-    ("cache_read_tokens", k.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-    ("cache_creation_tokens", k.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
-    ("reasoning_tokens", k.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
-    ("cache_creation_1h_tokens", k.RADIUM_USAGE_CACHE_CREATION_1H),
+# The span attributes of a `Usage`'s counts, in the order `_set_usage` reads them.
+_USAGE_KEYS = (
+    k.GEN_AI_USAGE_INPUT_TOKENS,
+    k.GEN_AI_USAGE_OUTPUT_TOKENS,
+    k.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    k.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    k.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+    k.RADIUM_USAGE_CACHE_CREATION_1H,
 )
 
 
@@ -653,9 +657,16 @@ def _set_usage(span: Span, usage: Usage, *, overwrite: bool) -> None:
     attrs = span_attributes(span)
     new: dict[str, Any] = {}
     # Tokens already there come from rad.record_usage(): it said what this request used.
-    if overwrite or not any(key in attrs for _, key in _USAGE_ATTRIBUTES):
-        for field, key in _USAGE_ATTRIBUTES:
-            value = getattr(usage, field)
+    if overwrite or attrs.keys().isdisjoint(_USAGE_KEYS):
+        counts = (
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cache_read_tokens,
+            usage.cache_creation_tokens,
+            usage.reasoning_tokens,
+            usage.cache_creation_1h_tokens,
+        )
+        for key, value in zip(_USAGE_KEYS, counts, strict=True):
             if value is not None:
                 new[key] = value
     if usage.response_model and (overwrite or k.GEN_AI_RESPONSE_MODEL not in attrs):

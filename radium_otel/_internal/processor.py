@@ -1,10 +1,27 @@
 """`SessionSpanProcessor`: turns finished spans into per-session totals.
 
 Spans are classified by their attributes (SPEC "Span → analytics contract"), so spans from
-any GenAI instrumentation count, not only radium's own. The processor owns every open
-`SessionState`; one lock, ``self._lock``, guards ``_sessions``, ``_open``, ``_closed``,
-``_default`` and the states themselves. Nothing does I/O while holding it: records are built
-under the lock and handed to ``on_session_end`` (or returned to the checkpointer) outside it.
+any GenAI instrumentation count, not only radium's own.
+
+Locking: the processor owns every open `SessionState`; one lock, ``self._lock``, guards
+``_sessions``, ``_closed``, ``_covered``, ``_default`` and the states' totals. Nothing does
+I/O while holding it: records are built under the lock and handed to ``on_session_end`` (or
+returned to the checkpointer) outside it. The span hot path never *waits* for it, because a
+thread woken for a lock must then wait for the GIL and convoys with the others (8 threads
+into one session ran at a quarter of one thread's rate):
+
+- ``on_start`` of a span naming an open session (as decorated calls do) takes no lock: it
+  reads ``_sessions`` and writes its entry in ``_open`` and the state's ``open_starts`` with
+  single dict operations, which are atomic under the GIL. Every other start takes the lock.
+- ``on_end`` reads and classifies the span, checks its tokens and builds its `ModelCall`
+  before any lock (`_read_end`). It then folds the result into the session if the lock is
+  free, else appends it to ``_pending`` (``deque.append`` is atomic) and returns; whoever
+  holds the lock folds the queue in order (`_drain`) and looks again after releasing it, so
+  nothing queued is left behind. A session's root span, and every span while metrics are
+  recorded (they need to know whether the call was counted), wait for the lock, fold the
+  queue, then themselves, so the record is complete when the root span's ``end`` returns.
+- Every reader (snapshots, ``end_session``, ``shutdown``, ``force_flush``) folds the queue
+  first under the lock, so it sees every span that ended before it was called.
 """
 
 from __future__ import annotations
@@ -14,7 +31,7 @@ import math
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -68,6 +85,7 @@ _TOKEN_KEYS: dict[str, tuple[str, ...]] = {
     "cache_creation_1h_tokens": (k.RADIUM_USAGE_CACHE_CREATION_1H,),
 }
 _ALL_TOKEN_KEYS = frozenset(key for keys in _TOKEN_KEYS.values() for key in keys)
+_TOKEN_KEY_LISTS = tuple(_TOKEN_KEYS.values())  # in `ModelCall` field order
 
 
 # What the processor remembers about a span between its start and its end: its session and
@@ -76,6 +94,11 @@ _Open = tuple[SessionState, "int | None"]
 # What a finished span counted, for the metrics: a model call, or a tool call as
 # (name, error type or None, start_ns, end_ns). Collected only when metrics are recorded.
 _Measured = list["ModelCall | tuple[str, str | None, int, int]"]
+# What a finished span adds, read before the lock is taken (`_read_end`): span id, start,
+# end, kind, what it counts (a tool call as for the metrics, or a model call and the number
+# of token counts dropped), its decision attribute (or None), and whether it failed.
+# (What it counts is typed by its kind, which mypy cannot follow through a tuple.)
+_Ended = tuple[int, int, int, int, Any, object, bool]
 
 
 class SessionSpanProcessor(SpanProcessor):
@@ -107,6 +130,8 @@ class SessionSpanProcessor(SpanProcessor):
         self._lock = threading.Lock()
         self._sessions: dict[str, SessionState] = {}
         self._open: dict[int, _Open] = {}
+        # Finished spans not yet added to their sessions (see the module docstring).
+        self._pending: deque[_Ended] = deque()
         # Open spans a counted model call ran inside: wrappers of a request, not requests.
         self._covered: set[int] = set()
         self._closed: OrderedDict[str, None] = OrderedDict()
@@ -136,14 +161,18 @@ class SessionSpanProcessor(SpanProcessor):
     ) -> SessionRecord | None:
         """Close a session now; returns its final record, None if it is not open."""
         with self._lock:
+            folded = self._drain() if self._pending else None
             state = self._sessions.get(session_id)
-            if state is None:
-                return None
-            if end_ns is not None:
-                state.end_ns = end_ns
-            elif state.explicit and state.end_ns is None:
-                state.end_ns = self._time_ns()
-            record = self._close(state, status or "completed")
+            if state is not None:
+                if end_ns is not None:
+                    state.end_ns = end_ns
+                elif state.explicit and state.end_ns is None:
+                    state.end_ns = self._time_ns()
+                record = self._close(state, status or "completed")
+        for earlier in folded or ():
+            self._publish(earlier)
+        if state is None:
+            return None
         self._publish(record)
         return record
 
@@ -151,7 +180,11 @@ class SessionSpanProcessor(SpanProcessor):
         """Records of every open session as they stand now (for checkpoints)."""
         now = self._time_ns()
         with self._lock:
-            return [s.to_record("active", now) for s in self._sessions.values()]
+            folded = self._drain() if self._pending else None
+            records = [s.to_record("active", now) for s in self._sessions.values()]
+        for earlier in folded or ():
+            self._publish(earlier)
+        return records
 
     def session_ids(self) -> list[str]:
         """Ids of the open sessions."""
@@ -168,23 +201,17 @@ class SessionSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         """Add a finished span to its session; publish the session if the span closed it."""
-        metrics = self.metrics
-        measured: _Measured | None = None if metrics is None else []
         try:
-            record = self._on_end(span, measured)
+            self._on_end(span)
         except Exception as exc:
             log_internal_error("SessionSpanProcessor.on_end", exc)
-            return
-        if measured and metrics is not None:
-            _record_metrics(metrics, span, measured)
-        if record is not None:
-            self._publish(record)
 
     def shutdown(self) -> None:
         """Close every open session: implicit ones complete, explicit ones are interrupted."""
         with self._lock:
             self._shut_down = True
-            records = [
+            records = self._drain() or []
+            records += [
                 self._close(s, "interrupted" if s.explicit and s.end_ns is None else "completed")
                 for s in list(self._sessions.values())
             ]
@@ -194,7 +221,13 @@ class SessionSpanProcessor(SpanProcessor):
             self._publish(record)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Nothing is buffered: finished sessions are published as they end."""
+        """Fold the spans queued by other threads (finished sessions are published as they
+        end; nothing else is buffered).
+        """
+        with self._lock:
+            records = self._drain()
+        for record in records or ():
+            self._publish(record)
         return True
 
     # --- internals -----------------------------------------------------------------------
@@ -209,10 +242,17 @@ class SessionSpanProcessor(SpanProcessor):
         parent = span.parent
         parent_id = parent.span_id if parent is not None else None
         start_ns = span.start_time or self._time_ns()
+        # The common case first, without the lock: a span naming an open session (decorated
+        # calls do). Single dict operations only (see the module docstring).
+        state = self._sessions.get(conv) if type(conv) is str else None
+        if state is not None and state.root_span_id is not None and not self._shut_down:
+            self._open[span_id] = (state, parent_id)
+            if op != k.OP_INVOKE_AGENT:
+                state.open_starts[span_id] = start_ns
+            return
         with self._lock:
             if self._shut_down:
                 return
-            # The common case first: a span naming an open session (decorated calls do).
             state = self._sessions.get(conv) if type(conv) is str else None
             if state is None or state.root_span_id is None:
                 parent_open = self._open.get(parent_id) if parent_id is not None else None
@@ -301,160 +341,118 @@ class SessionSpanProcessor(SpanProcessor):
             except Exception as exc:
                 log_internal_error("session open", exc)
 
-    def _on_end(self, span: ReadableSpan, measured: _Measured | None) -> SessionRecord | None:
-        ctx = span.get_span_context()
-        if ctx is None:
-            return None
-        span_id = ctx.span_id
-        start_ns = span.start_time or 0
-        end_ns = span.end_time or start_ns
-        attrs = span_attributes(span)
-        with self._lock:
-            entry = self._open.pop(span_id, None)
+    def _on_end(self, span: ReadableSpan) -> None:
+        ended = _read_end(span)
+        if ended is None:
+            return
+        metrics = self.metrics
+        pending = self._pending
+        if metrics is None:
+            entry = self._open.get(ended[0])  # (a single dict read: no lock needed)
             if entry is None:
-                return None  # started before this processor, or its session is closed
-            state, parent_id = entry
-            covered = False
-            if self._covered:
-                covered = span_id in self._covered
-                self._covered.discard(span_id)
-            if self._sessions.get(state.id) is not state:
-                self.late_spans += 1  # its session closed (root ended) while it still ran
-                return None
-            state.open_starts.pop(span_id, None)
-            if state.first_start_ns is None or start_ns < state.first_start_ns:
-                state.first_start_ns = start_ns
-            if state.last_end_ns is None or end_ns > state.last_end_ns:
-                state.last_end_ns = end_ns
-            op = attrs.get(k.GEN_AI_OPERATION_NAME)
-            if op == k.OP_EXECUTE_TOOL:
-                kind = _TOOL  # the common case, without the general classification
-            else:
-                kind = _kind(attrs, op) or (_MODEL if _has_usage(attrs) else 0)
-            if kind == _MODEL and not covered:
-                call = self._count_model_call(state, parent_id, span, attrs, start_ns, end_ns)
+                return  # started before this processor, or its session is closed
+            if entry[0].root_span_id != ended[0]:
+                # Never wait for the lock here (see the module docstring): fold now if it
+                # is free, else queue the span for whichever thread holds it. That thread
+                # re-checks the queue after releasing it, so nothing queued is left behind.
+                lock = self._lock
+                records: list[SessionRecord] | None = None
+                if lock.acquire(blocking=False):
+                    try:
+                        if pending:
+                            records = self._drain()  # (spans that ended before this one)
+                        self._fold(ended, None)  # (not a root: closes nothing)
+                    finally:
+                        lock.release()
+                else:
+                    pending.append(ended)
+                while pending and lock.acquire(blocking=False):
+                    try:
+                        folded = self._drain()
+                    finally:
+                        lock.release()
+                    if folded:
+                        records = folded if records is None else records + folded
+                for closed in records or ():
+                    self._publish(closed)
+                return
+        # A session's root (this thread publishes its record), or metrics to record.
+        measured: _Measured | None = None if metrics is None else []
+        with self._lock:
+            earlier = self._drain() if pending else None
+            record = self._fold(ended, measured)
+        if measured and metrics is not None:
+            _record_metrics(metrics, span, measured)
+        for closed in earlier or ():
+            self._publish(closed)
+        if record is not None:
+            self._publish(record)
+
+    def _drain(self) -> list[SessionRecord] | None:
+        """Fold every queued span end, in order (lock held); records of sessions they closed."""
+        pending, fold = self._pending, self._fold
+        records = None
+        while pending:
+            record = fold(pending.popleft(), None)
+            if record is not None:
+                records = [record] if records is None else [*records, record]
+        return records
+
+    def _fold(self, ended: _Ended, measured: _Measured | None) -> SessionRecord | None:
+        """Add one finished span, read by `_read_end`, to its session (lock held)."""
+        span_id, start_ns, end_ns, kind, counted, decision, failed = ended
+        entry = self._open.pop(span_id, None)
+        if entry is None:
+            return None  # started before this processor, or its session is closed
+        state, parent_id = entry
+        covered = False
+        if self._covered:
+            covered = span_id in self._covered
+            self._covered.discard(span_id)
+        if self._sessions.get(state.id) is not state:
+            self.late_spans += 1  # its session closed (root ended) while it still ran
+            return None
+        state.open_starts.pop(span_id, None)
+        if state.first_start_ns is None or start_ns < state.first_start_ns:
+            state.first_start_ns = start_ns
+        if state.last_end_ns is None or end_ns > state.last_end_ns:
+            state.last_end_ns = end_ns
+        if kind == _TOOL:
+            name, error_type = counted[0], counted[1]
+            if decision is None or self._count_decision(state, decision) != "reject":
+                # (a rejected call never ran: it is a decision, not a tool call)
+                state.add_tool_call(name, start_ns, end_ns, error_type)
                 if measured is not None:
-                    measured.append(call)
-            elif kind == _TOOL:
-                self._count_tool_call(state, span, attrs, start_ns, end_ns, measured)
-            else:
-                self._count_decision(state, attrs)
-            # (Interval compaction runs inside the state's add_* methods, when it is due.)
-            if state.root_span_id == span_id:
-                state.end_ns = end_ns
-                failed = span.status.status_code is StatusCode.ERROR
-                return self._close(state, "failed" if failed else "completed")
+                    measured.append(counted)
+        elif kind == _MODEL and not covered:
+            call, drops = counted
+            state.dropped_attributes += drops
+            state.add_model_call(call)
+            if measured is not None:
+                measured.append(call)
+            # Wrappers of this request (a decorated function around an instrumented client)
+            # must not count it again.
+            while parent_id is not None:
+                parent = self._open.get(parent_id)
+                if parent is None or parent[0] is not state:
+                    break
+                self._covered.add(parent_id)
+                parent_id = parent[1]
+        elif decision is not None:
+            self._count_decision(state, decision)
+        # (Interval compaction runs inside the state's add_* methods, when it is due.)
+        if state.root_span_id == span_id:
+            state.end_ns = end_ns
+            return self._close(state, "failed" if failed else "completed")
         return None
 
-    def _count_model_call(
-        self,
-        state: SessionState,
-        parent_id: int | None,
-        span: ReadableSpan,
-        attrs: Mapping[str, Any],
-        start_ns: int,
-        end_ns: int,
-    ) -> ModelCall:
-        tokens = {field: self._tokens(state, attrs, keys) for field, keys in _TOKEN_KEYS.items()}
-        cache = tokens["cache_read_tokens"] + tokens["cache_creation_tokens"]
-        if tokens["input_tokens"] < cache:
-            # Input reported without the cache (Anthropic's own convention): SPEC input
-            # includes cache reads and writes.
-            tokens["input_tokens"] += cache
-        if tokens["output_tokens"] < tokens["reasoning_tokens"]:
-            tokens["output_tokens"] += tokens["reasoning_tokens"]
-        # The 1-hour part of the cache writes can't exceed them.
-        tokens["cache_creation_1h_tokens"] = min(
-            tokens["cache_creation_1h_tokens"], tokens["cache_creation_tokens"]
-        )
-        model = (
-            _str(attrs.get(k.GEN_AI_RESPONSE_MODEL))
-            or _str(attrs.get(k.GEN_AI_REQUEST_MODEL))
-            or _str(attrs.get(k.OI_MODEL_NAME))
-            or _invocation_model(attrs.get(k.OI_INVOCATION_PARAMETERS))
-            or "unknown"
-        )
-        provider = (
-            _str(attrs.get(k.GEN_AI_PROVIDER_NAME))
-            or _str(attrs.get(k.GEN_AI_SYSTEM))
-            or _str(attrs.get(k.OI_PROVIDER))
-            or _str(attrs.get(k.OI_SYSTEM))
-        )
-        call = ModelCall(
-            model=model,
-            provider=provider,
-            start_ns=start_ns,
-            end_ns=end_ns,
-            error=span.status.status_code is StatusCode.ERROR,
-            **tokens,
-        )
-        state.add_model_call(call)
-        # Wrappers of this request (a decorated function around an instrumented client)
-        # must not count it again.
-        while parent_id is not None:
-            parent = self._open.get(parent_id)
-            if parent is None or parent[0] is not state:
-                break
-            self._covered.add(parent_id)
-            parent_id = parent[1]
-        return call
-
-    def _count_tool_call(
-        self,
-        state: SessionState,
-        span: ReadableSpan,
-        attrs: Mapping[str, Any],
-        start_ns: int,
-        end_ns: int,
-        measured: _Measured | None,
-    ) -> None:
-        name = attrs.get(k.GEN_AI_TOOL_NAME)
-        if type(name) is not str or not name:
-            name = _str(attrs.get(k.OI_TOOL_NAME)) or span.name
-        if k.RADIUM_TOOL_DECISION in attrs and self._count_decision(state, attrs) == "reject":
-            return  # a rejected call never ran: it is a decision, not a tool call
-        failed = (
-            span.status.status_code is StatusCode.ERROR
-            or attrs.get(k.RADIUM_TOOL_OUTCOME) == "failure"
-        )
-        error_type = _error_type(span, attrs) if failed else None
-        state.add_tool_call(name, start_ns, end_ns, error_type)
-        if measured is not None:
-            measured.append((name, error_type, start_ns, end_ns))
-
-    def _count_decision(self, state: SessionState, attrs: Mapping[str, Any]) -> str | None:
-        decision = attrs.get(k.RADIUM_TOOL_DECISION)
-        if decision is None:
-            return None
+    def _count_decision(self, state: SessionState, decision: object) -> str | None:
         if decision not in k.DECISIONS:
             state.dropped_attributes += 1
             warn_once("decision:unknown", "ignoring unknown tool decision %r", decision)
             return None
         state.add_decision(str(decision))
         return str(decision)
-
-    def _tokens(self, state: SessionState, attrs: Mapping[str, Any], keys: tuple[str, ...]) -> int:
-        for key in keys:
-            value = attrs.get(key)
-            if value is None:
-                continue
-            if type(value) is int and 0 <= value <= _MAX_TOKENS:
-                return value  # the usual case, without the checks below
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return self._drop(state, key, value)
-            if isinstance(value, float):
-                if not math.isfinite(value) or value != int(value):
-                    return self._drop(state, key, value)
-                value = int(value)
-            if value < 0 or value > _MAX_TOKENS:
-                return self._drop(state, key, value)
-            return value
-        return 0
-
-    def _drop(self, state: SessionState, key: str, value: object) -> int:
-        state.dropped_attributes += 1
-        warn_once(f"drop:{key}", "ignoring bad token count %s=%r (not summed)", key, value)
-        return 0
 
     def _close(self, state: SessionState, status: str) -> SessionRecord:
         """Remove ``state`` from the open sessions and return its final record (lock held)."""
@@ -484,6 +482,104 @@ def _record_metrics(metrics: MetricsRecorder, span: ReadableSpan, measured: _Mea
                 metrics.tool_call(*item)
     except Exception as exc:
         log_internal_error("recording metrics", exc)
+
+
+def _read_end(span: ReadableSpan) -> _Ended | None:
+    """What a finished span adds to its session, read from the span alone.
+
+    Runs before the lock is taken, so the critical section only adds up: the attributes are
+    read, the span classified, the tokens checked and the `ModelCall` built here.
+    """
+    ctx = span.get_span_context()
+    if ctx is None:
+        return None
+    start_ns = span.start_time or 0
+    end_ns = span.end_time or start_ns
+    attrs = span_attributes(span)
+    failed = span.status.status_code is StatusCode.ERROR
+    decision = attrs.get(k.RADIUM_TOOL_DECISION)
+    op = attrs.get(k.GEN_AI_OPERATION_NAME)
+    if op == k.OP_EXECUTE_TOOL:
+        kind = _TOOL  # the common case, without the general classification
+    else:
+        kind = _kind(attrs, op) or (_MODEL if _has_usage(attrs) else 0)
+    counted: Any = None
+    if kind == _TOOL:
+        name = attrs.get(k.GEN_AI_TOOL_NAME)
+        if type(name) is not str or not name:
+            name = _str(attrs.get(k.OI_TOOL_NAME)) or span.name
+        if failed or attrs.get(k.RADIUM_TOOL_OUTCOME) == "failure":
+            counted = (name, _error_type(span, attrs), start_ns, end_ns)
+        else:
+            counted = (name, None, start_ns, end_ns)
+    elif kind == _MODEL:
+        counted = _model_call(span, attrs, start_ns, end_ns, failed)
+    return (ctx.span_id, start_ns, end_ns, kind, counted, decision, failed)
+
+
+def _model_call(
+    span: ReadableSpan, attrs: Mapping[str, Any], start_ns: int, end_ns: int, failed: bool
+) -> tuple[ModelCall, int]:
+    """The request a model span reports, and how many of its token counts were dropped."""
+    drops = 0
+    counts = []
+    for keys in _TOKEN_KEY_LISTS:
+        count = 0
+        for key in keys:
+            value = attrs.get(key)
+            if value is None:
+                continue
+            if type(value) is int and 0 <= value <= _MAX_TOKENS:
+                count = value  # the usual case, without the checks in `_token`
+            else:
+                count = _token(key, value)
+                drops += count < 0
+            break
+        counts.append(count if count > 0 else 0)
+    inp, out, read, write, reasoning, write_1h = counts
+    if inp < read + write:
+        # Input reported without the cache (Anthropic's own convention): SPEC input
+        # includes cache reads and writes.
+        inp += read + write
+    if out < reasoning:
+        out += reasoning
+    model = (
+        _str(attrs.get(k.GEN_AI_RESPONSE_MODEL))
+        or _str(attrs.get(k.GEN_AI_REQUEST_MODEL))
+        or _str(attrs.get(k.OI_MODEL_NAME))
+        or _invocation_model(attrs.get(k.OI_INVOCATION_PARAMETERS))
+        or "unknown"
+    )
+    provider = (
+        _str(attrs.get(k.GEN_AI_PROVIDER_NAME))
+        or _str(attrs.get(k.GEN_AI_SYSTEM))
+        or _str(attrs.get(k.OI_PROVIDER))
+        or _str(attrs.get(k.OI_SYSTEM))
+    )
+    # (The 1-hour part of the cache writes can't exceed them.)
+    call = ModelCall(
+        model, provider, start_ns, end_ns, failed, inp, out, read, write, reasoning,
+        min(write_1h, write),
+    )  # fmt: skip
+    return call, drops
+
+
+def _token(key: str, value: object) -> int:
+    """A token count that is not a plain ``int`` in range: its value, or -1 when dropped."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return _dropped(key, value)
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            return _dropped(key, value)
+        value = int(value)
+    if value < 0 or value > _MAX_TOKENS:
+        return _dropped(key, value)
+    return value
+
+
+def _dropped(key: str, value: object) -> int:
+    warn_once(f"drop:{key}", "ignoring bad token count %s=%r (not summed)", key, value)
+    return -1
 
 
 def span_attributes(span: object) -> Mapping[str, Any]:
