@@ -9,13 +9,27 @@ then Traceloop's (OpenLLMetry), then OpenInference's. One package per client: tw
 trace each request twice. A client whose library is installed but that has no package says
 so in one warning naming the package to install; nothing here raises into the application
 except an unknown client name.
+
+Content: a package radium enables puts no prompt, completion or system instruction on its
+spans unless radium's ``capture_content`` is True (SPEC: content is never exported unless
+asked for), whatever that package's own default. Each package is told through its own
+switch: OpenInference through a `TraceConfig` passed to ``instrument`` (which also keeps
+only scalar request parameters, such as the model, in ``llm.invocation_parameters``),
+Traceloop's packages through ``TRACELOOP_TRACE_CONTENT`` (read on every request; set while
+radium's instrumentation is on), the contrib packages need nothing (off by default). A switch
+the user set in the environment is theirs: it wins, with a warning when it turns content on
+while ``capture_content`` is False.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
 import importlib.util
+import json
 import logging
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,11 +45,16 @@ __all__ = ["SUPPORTED", "Package", "instrument", "uninstrument"]
 
 @dataclass(frozen=True, slots=True)
 class Package:
-    """An instrumentation package: its pip name and its instrumentor class."""
+    """An instrumentation package: its pip name, its instrumentor class, and how it is told
+    whether to record content (``"otel"``: GenAI content env var, off by default;
+    ``"traceloop"``: ``TRACELOOP_TRACE_CONTENT``, on by default; ``"openinference"``: a
+    ``TraceConfig``, on by default).
+    """
 
     dist: str
     module: str
     instrumentor: str
+    family: str = "otel"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +85,13 @@ SUPPORTED: dict[str, _Client] = {
                 "opentelemetry-instrumentation-openai",
                 "opentelemetry.instrumentation.openai",
                 "OpenAIInstrumentor",
+                "traceloop",
             ),
             Package(
                 "openinference-instrumentation-openai",
                 "openinference.instrumentation.openai",
                 "OpenAIInstrumentor",
+                "openinference",
             ),
         ),
     ),
@@ -87,11 +108,13 @@ SUPPORTED: dict[str, _Client] = {
                 "opentelemetry-instrumentation-anthropic",
                 "opentelemetry.instrumentation.anthropic",
                 "AnthropicInstrumentor",
+                "traceloop",
             ),
             Package(
                 "openinference-instrumentation-anthropic",
                 "openinference.instrumentation.anthropic",
                 "AnthropicInstrumentor",
+                "openinference",
             ),
         ),
     ),
@@ -108,6 +131,7 @@ SUPPORTED: dict[str, _Client] = {
                 "openinference-instrumentation-google-genai",
                 "openinference.instrumentation.google_genai",
                 "GoogleGenAIInstrumentor",
+                "openinference",
             ),
         ),
     ),
@@ -122,9 +146,19 @@ class _Enabled:
     owned: bool  # enabled here (False: the application had enabled it already)
 
 
-# Guards `_enabled` (client name → what traces it) and serialises enabling and disabling.
+# Guards `_enabled` (client name → what traces it) and `_env_set`, and serialises enabling
+# and disabling.
 _lock = threading.Lock()
 _enabled: dict[str, _Enabled] = {}
+_env_set: dict[str, str] = {}  # environment switches radium set → the value it set
+
+TRACELOOP_TRACE_CONTENT = "TRACELOOP_TRACE_CONTENT"
+GENAI_CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+_NO_CONTENT = frozenset({"", "false", "0", "no", "off", "no_content", "none"})
+# Request parameters OpenInference may keep when content is off: the model and settings,
+# never text (``prediction``, ``stop``, ``user``, ``metadata`` and the like are dropped).
+_INVOCATION_KEYS = ("llm.invocation_parameters", "embedding.invocation_parameters")
+_NAMED_SETTINGS = frozenset({"model", "service_tier", "reasoning_effort"})
 
 
 def instrument(radium: Radium, clients: Iterable[str] = ()) -> dict[str, str | None]:
@@ -219,6 +253,10 @@ def _enable(package: Package, radium: Radium) -> _Enabled | str:
     meter_provider = radium.export.meter_provider
     if meter_provider is not None:
         kwargs["meter_provider"] = meter_provider
+    try:
+        kwargs |= _content_switch(package, capture=radium.capture_content)
+    except Exception as exc:  # an OpenInference without the TraceConfig radium knows
+        return f"cannot be told to leave content out ({type(exc).__name__}: {exc})"
     conflict = _dependency_conflict(instrumentor)
     if conflict:
         # The client library is installed (checked before) but outside the version range
@@ -229,6 +267,8 @@ def _enable(package: Package, radium: Radium) -> _Enabled | str:
     try:
         instrumentor.instrument(skip_dep_check=True, **kwargs)
     except Exception as exc:
+        if package.family == "traceloop" and not _traceloop_enabled():
+            _restore_env(TRACELOOP_TRACE_CONTENT)
         return f"failed to instrument ({type(exc).__name__}: {exc})"
     if not getattr(instrumentor, "is_instrumented_by_opentelemetry", True):
         return "did not instrument"
@@ -251,15 +291,119 @@ def _dependency_conflict(instrumentor: Any) -> str | None:
     return str(conflict)
 
 
+def _content_switch(package: Package, *, capture: bool) -> dict[str, Any]:
+    """Set ``package``'s content switch to follow ``capture``; extra ``instrument`` kwargs."""
+    if package.family == "traceloop":
+        user_value = os.environ.get(TRACELOOP_TRACE_CONTENT)
+        if user_value is None or _env_set.get(TRACELOOP_TRACE_CONTENT) == user_value:
+            value = "true" if capture else "false"
+            os.environ[TRACELOOP_TRACE_CONTENT] = value
+            _env_set[TRACELOOP_TRACE_CONTENT] = value
+        elif not capture:
+            _warn_content(package, f"{TRACELOOP_TRACE_CONTENT}={user_value}", user_value)
+        return {}
+    if package.family == "openinference":
+        return {} if capture else {"config": _private_trace_config()}
+    if not capture:
+        _warn_content(package, GENAI_CAPTURE_CONTENT, os.environ.get(GENAI_CAPTURE_CONTENT, ""))
+    return {}
+
+
+def _warn_content(package: Package, switch: str, value: str) -> None:
+    if value.strip().lower() not in _NO_CONTENT:
+        logger.warning(
+            "radium-otel: %s puts prompts and completions on its spans (%s is set), and "
+            "they are exported; capture_content=False does not override a package's own switch",
+            package.dist,
+            switch,
+        )
+
+
+def _private_trace_config() -> Any:
+    """An OpenInference ``TraceConfig`` that records no content.
+
+    Every ``hide_*`` switch the user has not set in the environment is on, but the request
+    parameters are kept without their text (they name the model of a request that failed);
+    a switch the user set is read by ``TraceConfig`` itself, and warned about if it shows
+    content.
+    """
+    config_type = _private_config_type()
+    hide: dict[str, bool] = {}
+    for field in dataclasses.fields(config_type):
+        env = field.metadata.get("env_var")
+        if not field.name.startswith("hide_") or field.name == "hide_llm_invocation_parameters":
+            continue
+        if env and env in os.environ:
+            if field.name in ("hide_inputs", "hide_outputs"):
+                shown = os.environ[env].strip().lower() in _NO_CONTENT
+                if shown:
+                    logger.warning(
+                        "radium-otel: OpenInference puts %s on its spans (%s is set), and "
+                        "they are exported; capture_content=False does not override it",
+                        field.name.removeprefix("hide_"),
+                        env,
+                    )
+            continue
+        hide[field.name] = True
+    return config_type(**hide)
+
+
+@functools.cache
+def _private_config_type() -> type[Any]:
+    from openinference.instrumentation import TraceConfig
+
+    class PrivateTraceConfig(TraceConfig):
+        """`TraceConfig` that strips text out of the request parameters it records."""
+
+        def mask(self, key: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+            masked = super().mask(key, value, *args, **kwargs)
+            if key in _INVOCATION_KEYS and isinstance(masked, str):
+                return _settings_only(masked)
+            return masked
+
+    return PrivateTraceConfig
+
+
+def _settings_only(parameters: str) -> str | None:
+    """The scalar settings of a JSON request-parameters object (``None``: nothing usable)."""
+    try:
+        decoded = json.loads(parameters)
+    except ValueError:
+        return None
+    if not isinstance(decoded, dict):
+        return None
+    kept = {
+        key: value
+        for key, value in decoded.items()
+        if isinstance(value, bool | int | float)
+        or (key in _NAMED_SETTINGS and isinstance(value, str))
+    }
+    return json.dumps(kept)
+
+
 def _uninstrument(name: str, enabled: _Enabled) -> None:
     if not enabled.owned:
         return  # the application's to turn off
+    if enabled.package.family == "traceloop" and not _traceloop_enabled():
+        _restore_env(TRACELOOP_TRACE_CONTENT)
     try:
         enabled.instrumentor.uninstrument()
     except Exception as exc:
         logger.warning(
             "radium-otel: %s could not uninstrument %s: %s", enabled.package.dist, name, exc
         )
+
+
+def _traceloop_enabled() -> bool:
+    """Whether radium still has a Traceloop package on (lock held)."""
+    return any(e.package.family == "traceloop" and e.owned for e in _enabled.values())
+
+
+def _restore_env(name: str) -> None:
+    """Remove a switch radium set, unless someone has changed it since."""
+    value = _env_set.pop(name, None)
+    if value is not None and os.environ.get(name) == value:
+        del os.environ[name]
 
 
 def _installed(module: str) -> bool:
