@@ -6,131 +6,46 @@ completions by default; radium turns that off through each package's own switch.
 test enables one real package through the public ``instrument`` (the preference list
 narrowed to that package), sends a real client request whose system instruction, prompt and
 reply carry planted secrets, and reads every exported span: names, attributes, events,
-status.
+status (`content_run`). Traceloop's packages cannot take their patches off again, so they run
+in a fresh process.
 """
 
 from __future__ import annotations
 
-import importlib
+import json
 import logging
 import os
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import anthropic
 import openai
 import pytest
-from google import genai
-from google.genai import types
-from opentelemetry.sdk.trace import ReadableSpan
 
 from radium_otel._internal import autoinstrument
-from radium_otel._internal.autoinstrument import TRACELOOP_TRACE_CONTENT, Package
+from radium_otel._internal.autoinstrument import TRACELOOP_TRACE_CONTENT
 from radium_otel.testing import isolated
 
-from . import anthropic_api, gemini_api
+from . import content_run
 from . import openai_scenarios as scenarios
+from .content_run import PREDICTION, PROMPT, REPLY, SYSTEM, Seen, leaks
 from .llm_server import LLMServer, json_response
 from .test_openai import rows
-
-with warnings.catch_warnings():
-    # Traceloop's OpenAI package imports pydantic models with a deprecated class-based config
-    # when it instruments; the suite turns warnings into errors, so import it now.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    importlib.import_module("opentelemetry.instrumentation.openai.v1")
-
-SYSTEM = "system-secret-41c2"
-PROMPT = "prompt-secret-7d9e"
-REPLY = "reply-secret-c0a5"
-PREDICTION = "prediction-secret-88f1"
-SECRETS = (SYSTEM, PROMPT, REPLY, PREDICTION)
-
-
-def packages(client: str) -> list[Package]:
-    return list(autoinstrument.SUPPORTED[client].packages)
-
-
-def by_dist(client: str, dist: str) -> Package:
-    return next(p for p in packages(client) if p.dist == dist)
+from .venvs import TESTS, TIMEOUT_S
 
 
 @pytest.fixture(autouse=True)
-def nothing_instrumented() -> Iterator[None]:
-    yield
-    autoinstrument.uninstrument()
-
-
-def only(monkeypatch: pytest.MonkeyPatch, client: str, package: Package) -> None:
-    """Narrow ``client``'s preference list to ``package`` (which is installed here)."""
-    entry = autoinstrument.SUPPORTED[client]
-    narrowed = autoinstrument._Client(entry.library, entry.dist, (package,))
-    monkeypatch.setitem(autoinstrument.SUPPORTED, client, narrowed)
-
-
-def leaks(spans: Sequence[ReadableSpan]) -> list[str]:
-    """The planted secrets found anywhere in the spans."""
-    text = repr(
-        [
-            (
-                s.name,
-                dict(s.attributes or {}),
-                [(e.name, dict(e.attributes or {})) for e in s.events],
-                s.status.description,
-            )
-            for s in spans
-        ]
-    )
-    return [secret for secret in SECRETS if secret in text]
-
-
-def ask_openai(server: LLMServer) -> None:
-    body = scenarios.chat_completion("gpt-4o-2024-08-06", scenarios.chat_usage(40, 5, 0, 0))
-    body["choices"][0]["message"]["content"] = REPLY
-    server.add("POST", scenarios.CHAT_PATH, json_response(200, body), times=1)
-    with openai.OpenAI(base_url=server.url("/v1"), api_key="test-key", max_retries=0) as client:
-        client.chat.completions.create(
-            model="gpt-4o",
-            messages=[
-                {"role": "system", "content": SYSTEM},
-                {"role": "user", "content": PROMPT},
-            ],
-            prediction={"type": "content", "content": PREDICTION},
-            temperature=0.2,
-        )
-
-
-def ask_anthropic(server: LLMServer) -> None:
-    usage = anthropic_api.usage(40, 5)
-    reply = anthropic_api.message("claude-sonnet-4-6", usage, text=REPLY)
-    server.add("POST", anthropic_api.MESSAGES_PATH, reply, times=1)
-    with anthropic.Anthropic(base_url=server.base_url, api_key="k", max_retries=0) as client:
-        client.messages.create(
-            model="claude-sonnet-4-6",
-            max_tokens=100,
-            system=SYSTEM,
-            messages=[{"role": "user", "content": PROMPT}],
-        )
-
-
-def ask_gemini(server: LLMServer) -> None:
-    reply = gemini_api.response("gemini-2.5-flash", gemini_api.usage(40, 5), text=REPLY)
-    server.add("POST", gemini_api.GENERATE_PATH, reply, times=1)
-    options = types.HttpOptions(base_url=server.url())
-    with genai.Client(api_key="test-key", http_options=options) as client:
-        client.models.generate_content(
-            model="gemini-2.5-flash",
-            contents=PROMPT,
-            config=types.GenerateContentConfig(system_instruction=SYSTEM),
-        )
+def nothing_instrumented(monkeypatch: pytest.MonkeyPatch) -> None:
+    for client, entry in autoinstrument.SUPPORTED.items():  # (restored after the test)
+        monkeypatch.setitem(autoinstrument.SUPPORTED, client, entry)
+    monkeypatch.delenv(TRACELOOP_TRACE_CONTENT, raising=False)
 
 
 @dataclass(frozen=True)
 class Case:
     client: str
     dist: str
-    ask: Callable[[LLMServer], None]
     on_by_default: bool  # the package records content unless told not to
 
     def __str__(self) -> str:
@@ -138,89 +53,92 @@ class Case:
 
 
 CASES = [
-    Case("openai", "opentelemetry-instrumentation-genai-openai", ask_openai, False),
-    Case("openai", "opentelemetry-instrumentation-openai", ask_openai, True),
-    Case("openai", "openinference-instrumentation-openai", ask_openai, True),
-    Case("anthropic", "opentelemetry-instrumentation-genai-anthropic", ask_anthropic, False),
-    Case("anthropic", "opentelemetry-instrumentation-anthropic", ask_anthropic, True),
-    Case("google-genai", "opentelemetry-instrumentation-google-genai", ask_gemini, False),
+    Case("openai", "opentelemetry-instrumentation-genai-openai", False),
+    Case("openai", "opentelemetry-instrumentation-openai", True),
+    Case("openai", "openinference-instrumentation-openai", True),
+    Case("anthropic", "opentelemetry-instrumentation-genai-anthropic", False),
+    Case("anthropic", "opentelemetry-instrumentation-anthropic", True),
+    Case("google-genai", "opentelemetry-instrumentation-google-genai", False),
 ]
+TRACELOOP_OPENAI = CASES[1]
 
 
 def run(
-    case: Case, tmp_path: Path, server: LLMServer, monkeypatch: pytest.MonkeyPatch, capture: bool
-) -> tuple[list[str], int]:
-    """Secrets found in the spans, and the requests the session counted."""
-    only(monkeypatch, case.client, by_dist(case.client, case.dist))
-    with isolated(tmp_path, capture_content=capture) as (instance, spans):
-        assert instance.instrument(case.client) == {case.client: case.dist}
-        with instance.session(agent="content") as scope:
-            case.ask(server)
-        assert scope.record is not None
-        return leaks(spans.get_finished_spans()), scope.record.requests
+    case: Case,
+    server: LLMServer,
+    workspace: Path,
+    *,
+    capture: bool,
+    env: dict[str, str] | None = None,
+) -> Seen:
+    """`content_run.run` for ``case``: here, or in a fresh process for Traceloop's packages."""
+    content_run.script(case.client, server)
+    if case.dist not in content_run.TRACELOOP:
+        try:
+            return content_run.run(case.client, case.dist, capture, server.base_url, workspace)
+        finally:
+            autoinstrument.uninstrument()
+    mode = "capture" if capture else "default"
+    args = [case.client, case.dist, mode, server.base_url, str(workspace)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "byo.content_run", *args],
+        cwd=TESTS,
+        env={**os.environ, "PYTHONPATH": str(TESTS), "RADIUM_SUMMARY": "0", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return Seen(**json.loads(proc.stdout.splitlines()[-1]))
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_no_content_on_the_spans_by_default(
-    case: Case, tmp_path: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+    case: Case, tmp_path: Path, llm_server: LLMServer
 ) -> None:
-    monkeypatch.delenv(TRACELOOP_TRACE_CONTENT, raising=False)
-    found, requests = run(case, tmp_path, llm_server, monkeypatch, capture=False)
-    assert found == []
-    assert requests == 1  # the request is still counted, with its usage
+    seen = run(case, llm_server, tmp_path, capture=False)
+    assert seen.found == []
+    assert seen.requests == 1  # the request is still counted, with its usage
+    assert seen.said == []
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.on_by_default], ids=str)
 def test_capture_content_leaves_the_package_recording_content(
-    case: Case, tmp_path: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+    case: Case, tmp_path: Path, llm_server: LLMServer
 ) -> None:
     """The check above can fail: with capture_content=True the secrets are on the spans."""
-    monkeypatch.delenv(TRACELOOP_TRACE_CONTENT, raising=False)
-    found, _ = run(case, tmp_path, llm_server, monkeypatch, capture=True)
-    assert {SYSTEM, PROMPT, REPLY} <= set(found)
+    seen = run(case, llm_server, tmp_path, capture=True)
+    assert {SYSTEM, PROMPT, REPLY} <= set(seen.found)
 
 
-def test_the_traceloop_switch_is_set_while_instrumented_then_restored(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_traceloop_switch_is_set_while_instrumented_then_removed(
+    tmp_path: Path, llm_server: LLMServer
 ) -> None:
-    monkeypatch.delenv(TRACELOOP_TRACE_CONTENT, raising=False)
-    only(monkeypatch, "openai", by_dist("openai", "opentelemetry-instrumentation-openai"))
-    with isolated(tmp_path) as (instance, _):
-        instance.instrument("openai")
-        assert os.environ[TRACELOOP_TRACE_CONTENT] == "false"
-    assert TRACELOOP_TRACE_CONTENT not in os.environ
+    seen = run(TRACELOOP_OPENAI, llm_server, tmp_path, capture=False)
+    assert (seen.switch, seen.switch_after) == ("false", None)
 
 
-def test_a_switch_the_user_set_wins_with_a_warning(
-    tmp_path: Path,
-    llm_server: LLMServer,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    monkeypatch.setenv(TRACELOOP_TRACE_CONTENT, "true")
-    case = CASES[1]
-    found, _ = run(case, tmp_path, llm_server, monkeypatch, capture=False)
-    assert {SYSTEM, PROMPT, REPLY} <= set(found)
-    said = [
-        r.getMessage()
-        for r in caplog.records
-        if r.levelno == logging.WARNING and r.name.startswith("radium_otel")
-    ]
-    assert said == [
+def test_a_switch_the_user_set_wins_with_a_warning(tmp_path: Path, llm_server: LLMServer) -> None:
+    seen = run(
+        TRACELOOP_OPENAI, llm_server, tmp_path, capture=False, env={TRACELOOP_TRACE_CONTENT: "true"}
+    )
+    assert {SYSTEM, PROMPT, REPLY} <= set(seen.found)
+    assert seen.said == [
         "radium-otel: opentelemetry-instrumentation-openai puts prompts and completions on its "
         "spans (TRACELOOP_TRACE_CONTENT=true is set), and they are exported; "
         "capture_content=False does not override a package's own switch"
     ]
-    assert os.environ[TRACELOOP_TRACE_CONTENT] == "true"  # left as the user set it
+    assert (seen.switch, seen.switch_after) == ("true", "true")  # left as the user set it
 
 
 def test_openinference_keeps_the_model_of_a_failed_request_but_no_text(
-    tmp_path: Path, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, llm_server: LLMServer
 ) -> None:
     """Without content, OpenInference's request parameters keep only scalar settings: a
     failed request is still counted against its model.
     """
-    only(monkeypatch, "openai", by_dist("openai", "openinference-instrumentation-openai"))
+    content_run.narrow("openai", "openinference-instrumentation-openai")
     error = scenarios.error_body("Rate limit reached", "requests", "rate_limit_exceeded")
     llm_server.add("POST", scenarios.CHAT_PATH, json_response(429, error), times=1)
     with isolated(tmp_path) as (instance, spans):
@@ -240,6 +158,7 @@ def test_openinference_keeps_the_model_of_a_failed_request_but_no_text(
                     temperature=0.2,
                 )
         finished = spans.get_finished_spans()
+    autoinstrument.uninstrument()
     assert leaks(finished) == []
     parameters = [
         s.attributes["llm.invocation_parameters"]
@@ -249,3 +168,59 @@ def test_openinference_keeps_the_model_of_a_failed_request_but_no_text(
     assert parameters == ['{"model": "gpt-4o", "temperature": 0.2}']
     assert scope.record is not None
     assert rows(scope.record) == [("gpt-4o", "openai", 1, 1, 0, 0, 0, 0, 0)]
+
+
+@pytest.mark.parametrize(
+    ("dist", "switch", "value", "named"),
+    [
+        (
+            "openinference-instrumentation-openai",
+            "OPENINFERENCE_HIDE_INPUTS",
+            "false",
+            "radium-otel: OpenInference puts inputs on its spans (OPENINFERENCE_HIDE_INPUTS is "
+            "set), and they are exported; capture_content=False does not override it",
+        ),
+        (
+            "opentelemetry-instrumentation-genai-openai",
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+            "SPAN_ONLY",
+            "radium-otel: opentelemetry-instrumentation-genai-openai puts prompts and completions "
+            "on its spans (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT is set), and they "
+            "are exported; capture_content=False does not override a package's own switch",
+        ),
+    ],
+)
+def test_other_packages_own_switches_are_warned_about(
+    dist: str,
+    switch: str,
+    value: str,
+    named: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv(switch, value)
+    content_run.narrow("openai", dist)
+    with isolated(tmp_path) as (instance, _):
+        assert instance.instrument("openai") == {"openai": dist}
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("radium_otel")]
+    assert named in said
+
+
+def test_a_switch_set_to_no_content_says_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "NO_CONTENT")
+    monkeypatch.setenv("OPENINFERENCE_HIDE_INPUTS", "true")
+    original = autoinstrument.SUPPORTED["openai"]
+    for dist in (
+        "opentelemetry-instrumentation-genai-openai",
+        "openinference-instrumentation-openai",
+    ):
+        monkeypatch.setitem(autoinstrument.SUPPORTED, "openai", original)
+        content_run.narrow("openai", dist)
+        with isolated(tmp_path) as (instance, _):
+            assert instance.instrument("openai") == {"openai": dist}
+    assert not [
+        r for r in caplog.records if r.levelno >= logging.WARNING and "content" in r.getMessage()
+    ]
