@@ -127,21 +127,28 @@ def section_memory(rows: list[memory.MemoryRow]) -> list[str]:
     return out
 
 
-def section_throughput(t: throughput.Throughput) -> list[str]:
-    totals = "exact (no span dropped or miscounted)" if not t.errors else f"WRONG: {t.errors}"
-    return [
+def section_throughput(runs: list[throughput.Throughput]) -> list[str]:
+    t = runs[0]
+    out = [
         "## 3. Throughput from many threads",
         "",
         f"{t.threads} threads start together and each emits {t.spans_per_thread:,} spans of "
         "the same mix into one shared session (one lock, one session state); then the "
         "session's record is checked against what was emitted. Same spans from one thread "
-        "for reference. Median of rounds (spread).",
+        "for reference. *Metrics*: the processor also records radium's metrics (a "
+        "`MeterProvider` with an in-memory reader). Median of rounds (spread).",
         "",
-        "| threads | spans/s (median) | spread | totals |",
-        "| ---: | ---: | --- | --- |",
-        f"| {t.threads} | {_med(t.rates):,.0f} | {spread(t.rates)} | {totals} |",
-        f"| 1 | {_med(t.single):,.0f} | {spread(t.single)} | |",
+        "| threads | metrics | spans/s (median) | spread | totals |",
+        "| ---: | --- | ---: | --- | --- |",
     ]
+    for r in runs:
+        totals = "exact (no span dropped or miscounted)" if not r.errors else f"WRONG: {r.errors}"
+        metrics = "on" if r.metrics else "off"
+        out += [
+            f"| {r.threads} | {metrics} | {_med(r.rates):,.0f} | {spread(r.rates)} | {totals} |",
+            f"| 1 | {metrics} | {_med(r.single):,.0f} | {spread(r.single)} | |",
+        ]
+    return out
 
 
 def section_cli(times: dict[str, list[float]], notes: list[str], n: int) -> list[str]:
@@ -244,7 +251,8 @@ def main() -> None:
     body += ["", *section_memory(mem_rows)]
 
     log(f"throughput: 8 threads x {tp_spans:,} spans x {tp_rounds} rounds")
-    body += ["", *section_throughput(throughput.run(8, tp_spans, tp_rounds))]
+    throughputs = [throughput.run(8, tp_spans, tp_rounds, m) for m in (False, True)]
+    body += ["", *section_throughput(throughputs)]
 
     if not args.no_cli:
         log(f"cli: {cli_sessions:,} sessions, {cli_runs} runs")

@@ -7,6 +7,10 @@ is checked against what was emitted: every tool call, failure, model request and
 be counted exactly once. The same spans from one thread give the reference rate.
 
     .venv/bench/bin/python -m bench.throughput [--threads 8] [--spans 25000] [--rounds 3]
+        [--metrics]
+
+``--metrics``: the processor also records radium's metrics (a `MeterProvider` with an
+in-memory reader), as with ``configure(meter_provider=...)`` or OTLP metrics export.
 
 ``--compare TREE...`` compares copies of the repository (another version of radium_otel with
 this bench/ in it, as ``radium@TREE`` in `bench.overhead`): each round runs every tree once,
@@ -28,9 +32,9 @@ from pathlib import Path
 from bench.workload import Emitted, Session, check
 
 
-def once(threads: int, spans: int) -> tuple[float, list[str]]:
+def once(threads: int, spans: int, metrics: bool = False) -> tuple[float, list[str]]:
     """Spans per second with ``threads`` threads of ``spans`` spans each; and what is wrong."""
-    session = Session()
+    session = Session(metrics=metrics)
     barrier = threading.Barrier(threads + 1)
     results: list[Emitted] = []
     lock = threading.Lock()
@@ -63,28 +67,29 @@ def once(threads: int, spans: int) -> tuple[float, list[str]]:
 class Throughput:
     threads: int
     spans_per_thread: int
+    metrics: bool
     rates: list[float]
     single: list[float]
     errors: list[str]
 
 
-def run(threads: int, spans: int, rounds: int) -> Throughput:
+def run(threads: int, spans: int, rounds: int, metrics: bool = False) -> Throughput:
     rates, single, errors = [], [], []
     for _ in range(rounds):
-        rate, wrong = once(threads, spans)
+        rate, wrong = once(threads, spans, metrics)
         rates.append(rate)
         errors += wrong
-        rate, wrong = once(1, spans)
+        rate, wrong = once(1, spans, metrics)
         single.append(rate)
         errors += wrong
-    return Throughput(threads, spans, rates, single, errors)
+    return Throughput(threads, spans, metrics, rates, single, errors)
 
 
-def compare(trees: list[Path], threads: int, spans: int, rounds: int) -> None:
+def compare(trees: list[Path], threads: int, spans: int, rounds: int, metrics: bool) -> None:
     """Alternate fresh processes of each tree; print each tree's median spans/s."""
+    call = f"throughput.once({threads}, {spans}" + (", True)" if metrics else ")")
     code = (
-        "from bench import throughput; "
-        f"rate, wrong = throughput.once({threads}, {spans}); print(rate if not wrong else wrong)"
+        f"from bench import throughput; rate, wrong = {call}; print(rate if not wrong else wrong)"
     )
     rates: dict[Path, list[float]] = {tree: [] for tree in trees}
     for _ in range(rounds):
@@ -111,11 +116,12 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=25_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compare", nargs="+", type=Path, metavar="TREE")
+    parser.add_argument("--metrics", action="store_true", help="record radium's metrics too")
     args = parser.parse_args()
     if args.compare:
-        compare(args.compare, args.threads, args.spans, args.rounds)
+        compare(args.compare, args.threads, args.spans, args.rounds, args.metrics)
         return
-    r = run(args.threads, args.spans, args.rounds)
+    r = run(args.threads, args.spans, args.rounds, args.metrics)
     print(
         f"{r.threads} threads x {r.spans_per_thread:,} spans: "
         f"{statistics.median(r.rates):,.0f} spans/s (median of {args.rounds}; "

@@ -16,10 +16,13 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Status, StatusCode
 
 from radium_otel._internal import constants as k
+from radium_otel._internal.metrics import MetricsRecorder
 from radium_otel._internal.processor import SessionSpanProcessor
 from radium_otel._internal.record import SessionRecord
 
@@ -48,11 +51,16 @@ class Emitted:
 
 
 class Session:
-    """One open session on a provider with the `SessionSpanProcessor` only."""
+    """One open session on a provider with the `SessionSpanProcessor` only; with
+    ``metrics``, the processor also records radium's metrics (to an in-memory reader).
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, *, metrics: bool = False) -> None:
         self.records: list[SessionRecord] = []
         self.processor = SessionSpanProcessor(self.records.append)
+        if metrics:
+            reader = InMemoryMetricReader()
+            self.processor.metrics = MetricsRecorder(MeterProvider(metric_readers=[reader]))
         provider = TracerProvider()
         provider.add_span_processor(self.processor)
         self.tracer = provider.get_tracer("bench")

@@ -39,10 +39,10 @@ def test_memory_counts_every_span() -> None:
 
 
 def test_throughput_totals_are_exact() -> None:
-    result = throughput.run(threads=8, spans=100, rounds=1)
+    result = throughput.run(threads=8, spans=100, rounds=1, metrics=True)
     assert result.errors == []
     assert result.rates[0] > 0
-    assert "exact" in "\n".join(suite.section_throughput(result))
+    assert "exact" in "\n".join(suite.section_throughput([result]))
 
 
 def test_cli_suite(tmp_path: Path) -> None:

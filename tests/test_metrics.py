@@ -4,6 +4,8 @@ SDK's in-memory reader: what is measured, once, with which attributes, and when 
 from __future__ import annotations
 
 import math
+import sys
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -305,6 +307,53 @@ def test_a_wrapped_openinference_request_is_measured_once_from_the_inner_span(
         token_key("output"): (1, 30),
     }
     assert bench.points("gen_ai.client.operation.duration") == {frozenset(CHAT.items()): (1, 0.5)}
+
+
+def test_from_many_threads_every_call_is_measured_once(bench: Bench) -> None:
+    """Spans that queue for the processor's lock (see its module docstring) are measured by
+    whichever thread folds them: once each, and a wrapper never besides the request inside.
+    """
+    threads, calls = 8, 300
+    barrier = threading.Barrier(threads)
+
+    def agent(n: int) -> None:
+        barrier.wait()
+        tracer = bench.tracer("radium_otel")
+        for i in range(calls):
+            bench.span("radium_otel", "execute_tool t", tool(f"tool-{n % 3}"), 0, 0.5)
+            wrapper = tracer.start_span("chat", attributes=chat(), start_time=bench.at(1))
+            bench.span(
+                "radium_otel", "chat", chat(input_tokens=10, output_tokens=i % 2), 1, 2, wrapper
+            )
+            wrapper.set_attributes(
+                {"gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 1}
+            )
+            wrapper.end(end_time=bench.at(3))
+
+    pool = [threading.Thread(target=agent, args=(n,)) for n in range(threads)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch often, so spans do queue
+    try:
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    [record] = bench.rad.processor.snapshot_active()  # (folds anything still queued)
+
+    total = threads * calls
+    success = {"radium.tool.outcome": "success"}
+    assert sum(bench.points("radium.tool.calls").values()) == total
+    assert bench.points("radium.tool.calls") == {
+        key(gen_ai__tool__name=f"tool-{n}", **success): calls * len(range(n, threads, 3))
+        for n in range(3)
+    }
+    assert bench.points("gen_ai.client.token.usage") == {
+        token_key("input"): (total, 10 * total),
+        token_key("output"): (total, total // 2),
+    }
+    assert (record.tool_calls, record.requests, record.input_tokens) == (total, total, 10 * total)
 
 
 @pytest.mark.parametrize(

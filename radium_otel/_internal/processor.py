@@ -17,11 +17,14 @@ into one session ran at a quarter of one thread's rate):
   before any lock (`_read_end`). It then folds the result into the session if the lock is
   free, else appends it to ``_pending`` (``deque.append`` is atomic) and returns; whoever
   holds the lock folds the queue in order (`_drain`) and looks again after releasing it, so
-  nothing queued is left behind. A session's root span, and every span while metrics are
-  recorded (they need to know whether the call was counted), wait for the lock, fold the
-  queue, then themselves, so the record is complete when the root span's ``end`` returns.
+  nothing queued is left behind. A session's root span waits for the lock, folds the queue,
+  then itself, so the record is complete when the root span's ``end`` returns.
 - Every reader (snapshots, ``end_session``, ``shutdown``, ``force_flush``) folds the queue
   first under the lock, so it sees every span that ended before it was called.
+- Whoever folds a span also takes what it publishes: the records of sessions it closed and,
+  while metrics are recorded, the calls it counted (``_measured``; a call is measured only
+  once it is known to count, e.g. not a wrapper of a request counted inside it). Both are
+  handed on after the lock is released (`_collect`, `_settle`).
 """
 
 from __future__ import annotations
@@ -91,14 +94,15 @@ _TOKEN_KEY_LISTS = tuple(_TOKEN_KEYS.values())  # in `ModelCall` field order
 # What the processor remembers about a span between its start and its end: its session and
 # its parent's span id (a tuple: this is created for every span).
 _Open = tuple[SessionState, "int | None"]
-# What a finished span counted, for the metrics: a model call, or a tool call as
-# (name, error type or None, start_ns, end_ns). Collected only when metrics are recorded.
-_Measured = list["ModelCall | tuple[str, str | None, int, int]"]
+# What a finished span counted, for the metrics: the span, and a model call or a tool call
+# as (name, error type or None, start_ns, end_ns). Collected only when metrics are recorded.
+_Measured = list[tuple[ReadableSpan, "ModelCall | tuple[str, str | None, int, int]"]]
 # What a finished span adds, read before the lock is taken (`_read_end`): span id, start,
 # end, kind, what it counts (a tool call as for the metrics, or a model call and the number
-# of token counts dropped), its decision attribute (or None), and whether it failed.
+# of token counts dropped), its decision attribute (or None), whether it failed, and the
+# span itself (for the metrics).
 # (What it counts is typed by its kind, which mypy cannot follow through a tuple.)
-_Ended = tuple[int, int, int, int, Any, object, bool]
+_Ended = tuple[int, int, int, int, Any, object, bool, "ReadableSpan | None"]
 
 
 class SessionSpanProcessor(SpanProcessor):
@@ -132,6 +136,8 @@ class SessionSpanProcessor(SpanProcessor):
         self._open: dict[int, _Open] = {}
         # Finished spans not yet added to their sessions (see the module docstring).
         self._pending: deque[_Ended] = deque()
+        # Calls counted under the lock, for the metrics, not yet recorded.
+        self._measured: _Measured = []
         # Open spans a counted model call ran inside: wrappers of a request, not requests.
         self._covered: set[int] = set()
         self._closed: OrderedDict[str, None] = OrderedDict()
@@ -161,7 +167,7 @@ class SessionSpanProcessor(SpanProcessor):
     ) -> SessionRecord | None:
         """Close a session now; returns its final record, None if it is not open."""
         with self._lock:
-            folded = self._drain() if self._pending else None
+            folded, measured = self._collect()
             state = self._sessions.get(session_id)
             if state is not None:
                 if end_ns is not None:
@@ -169,8 +175,7 @@ class SessionSpanProcessor(SpanProcessor):
                 elif state.explicit and state.end_ns is None:
                     state.end_ns = self._time_ns()
                 record = self._close(state, status or "completed")
-        for earlier in folded or ():
-            self._publish(earlier)
+        self._settle(folded, measured)
         if state is None:
             return None
         self._publish(record)
@@ -180,10 +185,9 @@ class SessionSpanProcessor(SpanProcessor):
         """Records of every open session as they stand now (for checkpoints)."""
         now = self._time_ns()
         with self._lock:
-            folded = self._drain() if self._pending else None
+            folded, measured = self._collect()
             records = [s.to_record("active", now) for s in self._sessions.values()]
-        for earlier in folded or ():
-            self._publish(earlier)
+        self._settle(folded, measured)
         return records
 
     def session_ids(self) -> list[str]:
@@ -210,24 +214,22 @@ class SessionSpanProcessor(SpanProcessor):
         """Close every open session: implicit ones complete, explicit ones are interrupted."""
         with self._lock:
             self._shut_down = True
-            records = self._drain() or []
-            records += [
+            folded, measured = self._collect()
+            records = (folded or []) + [
                 self._close(s, "interrupted" if s.explicit and s.end_ns is None else "completed")
                 for s in list(self._sessions.values())
             ]
             self._open.clear()
             self._covered.clear()
-        for record in records:
-            self._publish(record)
+        self._settle(records, measured)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Fold the spans queued by other threads (finished sessions are published as they
         end; nothing else is buffered).
         """
         with self._lock:
-            records = self._drain()
-        for record in records or ():
-            self._publish(record)
+            records, measured = self._collect()
+        self._settle(records, measured)
         return True
 
     # --- internals -----------------------------------------------------------------------
@@ -342,50 +344,74 @@ class SessionSpanProcessor(SpanProcessor):
                 log_internal_error("session open", exc)
 
     def _on_end(self, span: ReadableSpan) -> None:
-        ended = _read_end(span)
+        ended = _read_end(span, self.metrics is not None)
         if ended is None:
             return
-        metrics = self.metrics
-        pending = self._pending
-        if metrics is None:
-            entry = self._open.get(ended[0])  # (a single dict read: no lock needed)
-            if entry is None:
-                return  # started before this processor, or its session is closed
-            if entry[0].root_span_id != ended[0]:
-                # Never wait for the lock here (see the module docstring): fold now if it
-                # is free, else queue the span for whichever thread holds it. That thread
-                # re-checks the queue after releasing it, so nothing queued is left behind.
-                lock = self._lock
-                records: list[SessionRecord] | None = None
-                if lock.acquire(blocking=False):
-                    try:
-                        if pending:
-                            records = self._drain()  # (spans that ended before this one)
-                        self._fold(ended, None)  # (not a root: closes nothing)
-                    finally:
-                        lock.release()
-                else:
-                    pending.append(ended)
-                while pending and lock.acquire(blocking=False):
-                    try:
-                        folded = self._drain()
-                    finally:
-                        lock.release()
-                    if folded:
-                        records = folded if records is None else records + folded
-                for closed in records or ():
-                    self._publish(closed)
-                return
-        # A session's root (this thread publishes its record), or metrics to record.
-        measured: _Measured | None = None if metrics is None else []
-        with self._lock:
-            earlier = self._drain() if pending else None
-            record = self._fold(ended, measured)
-        if measured and metrics is not None:
-            _record_metrics(metrics, span, measured)
-        for closed in earlier or ():
-            self._publish(closed)
-        if record is not None:
+        entry = self._open.get(ended[0])  # (a single dict read: no lock needed)
+        if entry is None:
+            return  # started before this processor, or its session is closed
+        lock, pending = self._lock, self._pending
+        records: list[SessionRecord] | None = None
+        measured: _Measured | None = None
+        if entry[0].root_span_id == ended[0]:
+            # A session's root: fold everything before it, then close (this thread publishes).
+            with lock:
+                records, measured = self._collect()
+                record = self._fold(ended)
+                measured = self._take_measured(measured)
+            if record is not None:
+                records = [*(records or ()), record]
+        else:
+            # Never wait for the lock here (see the module docstring): fold now if it is free,
+            # else queue the span for whichever thread holds it. That thread re-checks the
+            # queue after releasing it, so nothing queued is left behind. (The critical
+            # section is kept to the fold itself: the longer the lock is held, the likelier a
+            # thread switch while holding it, and the longer the queue.)
+            if lock.acquire(blocking=False):
+                try:
+                    if pending:
+                        records = self._drain()  # (spans that ended before this one)
+                    self._fold(ended)  # (not a root: closes nothing)
+                    if self._measured:
+                        measured, self._measured = self._measured, []
+                finally:
+                    lock.release()
+            else:
+                pending.append(ended)
+        while pending and lock.acquire(blocking=False):
+            more = None
+            try:
+                folded = self._drain()
+                if self._measured:
+                    more, self._measured = self._measured, []
+            finally:
+                lock.release()
+            if folded:
+                records = folded if records is None else records + folded
+            if more:
+                measured = more if measured is None else measured + more
+        if records or measured:
+            self._settle(records, measured)
+
+    def _collect(self) -> tuple[list[SessionRecord] | None, _Measured | None]:
+        """Fold the queued span ends; take the records and measured calls to hand on (lock held)."""
+        records = self._drain() if self._pending else None
+        return records, self._take_measured(None)
+
+    def _take_measured(self, before: _Measured | None) -> _Measured | None:
+        """``before`` and the calls measured since, emptying the list (lock held)."""
+        if not self._measured:
+            return before
+        measured, self._measured = self._measured, []
+        return measured if before is None else before + measured
+
+    def _settle(self, records: list[SessionRecord] | None, measured: _Measured | None) -> None:
+        """Hand on what a fold produced: closed sessions' records, calls for the metrics."""
+        if measured:
+            metrics = self.metrics
+            if metrics is not None:
+                _record_metrics(metrics, measured)
+        for record in records or ():
             self._publish(record)
 
     def _drain(self) -> list[SessionRecord] | None:
@@ -393,14 +419,14 @@ class SessionSpanProcessor(SpanProcessor):
         pending, fold = self._pending, self._fold
         records = None
         while pending:
-            record = fold(pending.popleft(), None)
+            record = fold(pending.popleft())
             if record is not None:
                 records = [record] if records is None else [*records, record]
         return records
 
-    def _fold(self, ended: _Ended, measured: _Measured | None) -> SessionRecord | None:
+    def _fold(self, ended: _Ended) -> SessionRecord | None:
         """Add one finished span, read by `_read_end`, to its session (lock held)."""
-        span_id, start_ns, end_ns, kind, counted, decision, failed = ended
+        span_id, start_ns, end_ns, kind, counted, decision, failed, span = ended
         entry = self._open.pop(span_id, None)
         if entry is None:
             return None  # started before this processor, or its session is closed
@@ -422,14 +448,14 @@ class SessionSpanProcessor(SpanProcessor):
             if decision is None or self._count_decision(state, decision) != "reject":
                 # (a rejected call never ran: it is a decision, not a tool call)
                 state.add_tool_call(name, start_ns, end_ns, error_type)
-                if measured is not None:
-                    measured.append(counted)
+                if span is not None:  # (kept only while metrics are recorded)
+                    self._measured.append((span, counted))
         elif kind == _MODEL and not covered:
             call, drops = counted
             state.dropped_attributes += drops
             state.add_model_call(call)
-            if measured is not None:
-                measured.append(call)
+            if span is not None:
+                self._measured.append((span, call))
             # Wrappers of this request (a decorated function around an instrumented client)
             # must not count it again.
             while parent_id is not None:
@@ -473,18 +499,18 @@ class SessionSpanProcessor(SpanProcessor):
             log_internal_error("session end", exc)
 
 
-def _record_metrics(metrics: MetricsRecorder, span: ReadableSpan, measured: _Measured) -> None:
-    try:
-        for item in measured:
+def _record_metrics(metrics: MetricsRecorder, measured: _Measured) -> None:
+    for span, item in measured:
+        try:
             if isinstance(item, ModelCall):
                 metrics.model_call(span, item)
             else:
                 metrics.tool_call(*item)
-    except Exception as exc:
-        log_internal_error("recording metrics", exc)
+        except Exception as exc:
+            log_internal_error("recording metrics", exc)
 
 
-def _read_end(span: ReadableSpan) -> _Ended | None:
+def _read_end(span: ReadableSpan, measure: bool) -> _Ended | None:
     """What a finished span adds to its session, read from the span alone.
 
     Runs before the lock is taken, so the critical section only adds up: the attributes are
@@ -514,7 +540,10 @@ def _read_end(span: ReadableSpan) -> _Ended | None:
             counted = (name, None, start_ns, end_ns)
     elif kind == _MODEL:
         counted = _model_call(span, attrs, start_ns, end_ns, failed)
-    return (ctx.span_id, start_ns, end_ns, kind, counted, decision, failed)
+    # The span is kept only for the metrics: a queued span whose last reference is the
+    # queue would otherwise be freed by the thread that folds it, under the lock.
+    kept = span if measure else None
+    return (ctx.span_id, start_ns, end_ns, kind, counted, decision, failed, kept)
 
 
 def _model_call(
