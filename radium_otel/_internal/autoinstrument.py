@@ -10,15 +10,16 @@ trace each request twice. A client whose library is installed but that has no pa
 so in one warning naming the package to install; nothing here raises into the application
 except an unknown client name.
 
-Content: a package radium enables puts no prompt, completion or system instruction on its
-spans unless radium's ``capture_content`` is True (SPEC: content is never exported unless
-asked for), whatever that package's own default. Each package is told through its own
-switch: OpenInference through a `TraceConfig` passed to ``instrument`` (which also keeps
-only scalar request parameters, such as the model, in ``llm.invocation_parameters``),
-Traceloop's packages through ``TRACELOOP_TRACE_CONTENT`` (read on every request; set while
-radium's instrumentation is on), the contrib packages need nothing (off by default). A switch
-the user set in the environment is theirs: it wins, with a warning when it turns content on
-while ``capture_content`` is False.
+Content: a package radium enables puts prompts, completions and system instructions on its
+spans if and only if radium's ``capture_content`` is True (SPEC: content is never exported
+unless asked for), whatever that package's own default. Each package is told through its
+own switch: OpenInference through a `TraceConfig` passed to ``instrument`` (which also keeps
+only scalar request parameters, such as the model, in ``llm.invocation_parameters``);
+Traceloop's packages through ``TRACELOOP_TRACE_CONTENT`` and the contrib packages through
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``, both read on every request, set
+while radium's instrumentation is on and removed after. A switch the user set in the
+environment is theirs: it wins, with a warning when it turns content on while
+``capture_content`` is False.
 """
 
 from __future__ import annotations
@@ -46,9 +47,8 @@ __all__ = ["SUPPORTED", "Package", "instrument", "uninstrument"]
 @dataclass(frozen=True, slots=True)
 class Package:
     """An instrumentation package: its pip name, its instrumentor class, and how it is told
-    whether to record content (``"otel"``: GenAI content env var, off by default;
-    ``"traceloop"``: ``TRACELOOP_TRACE_CONTENT``, on by default; ``"openinference"``: a
-    ``TraceConfig``, on by default).
+    whether to record content (its family: see `_CONTENT_ENV`; ``"openinference"``: a
+    ``TraceConfig``).
     """
 
     dist: str
@@ -80,6 +80,7 @@ SUPPORTED: dict[str, _Client] = {
                 "opentelemetry-instrumentation-openai-v2",
                 "opentelemetry.instrumentation.openai_v2",
                 "OpenAIInstrumentor",
+                "otel-v2",
             ),
             Package(
                 "opentelemetry-instrumentation-openai",
@@ -155,6 +156,13 @@ _env_set: dict[str, str] = {}  # environment switches radium set → the value i
 TRACELOOP_TRACE_CONTENT = "TRACELOOP_TRACE_CONTENT"
 GENAI_CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 _NO_CONTENT = frozenset({"", "false", "0", "no", "off", "no_content", "none"})
+# Package family → the environment switch it reads on every request, and its values for
+# content on and off (None: unset, the package's default being off).
+_CONTENT_ENV: dict[str, tuple[str, str, str | None]] = {
+    "otel": (GENAI_CAPTURE_CONTENT, "SPAN_ONLY", None),  # packages on opentelemetry-util-genai
+    "otel-v2": (GENAI_CAPTURE_CONTENT, "true", None),  # openai-v2, before util-genai
+    "traceloop": (TRACELOOP_TRACE_CONTENT, "true", "false"),
+}
 # Request parameters OpenInference may keep when content is off: the model and settings,
 # never text (``prediction``, ``stop``, ``user``, ``metadata`` and the like are dropped).
 _INVOCATION_KEYS = ("llm.invocation_parameters", "embedding.invocation_parameters")
@@ -267,8 +275,7 @@ def _enable(package: Package, radium: Radium) -> _Enabled | str:
     try:
         instrumentor.instrument(skip_dep_check=True, **kwargs)
     except Exception as exc:
-        if package.family == "traceloop" and not _traceloop_enabled():
-            _restore_env(TRACELOOP_TRACE_CONTENT)
+        _release_switch(package)
         return f"failed to instrument ({type(exc).__name__}: {exc})"
     if not getattr(instrumentor, "is_instrumented_by_opentelemetry", True):
         return "did not instrument"
@@ -293,19 +300,22 @@ def _dependency_conflict(instrumentor: Any) -> str | None:
 
 def _content_switch(package: Package, *, capture: bool) -> dict[str, Any]:
     """Set ``package``'s content switch to follow ``capture``; extra ``instrument`` kwargs."""
-    if package.family == "traceloop":
-        user_value = os.environ.get(TRACELOOP_TRACE_CONTENT)
-        if user_value is None or _env_set.get(TRACELOOP_TRACE_CONTENT) == user_value:
-            value = "true" if capture else "false"
-            os.environ[TRACELOOP_TRACE_CONTENT] = value
-            _env_set[TRACELOOP_TRACE_CONTENT] = value
-        elif not capture:
-            _warn_content(package, f"{TRACELOOP_TRACE_CONTENT}={user_value}", user_value)
-        return {}
     if package.family == "openinference":
         return {} if capture else {"config": _private_trace_config()}
-    if not capture:
-        _warn_content(package, GENAI_CAPTURE_CONTENT, os.environ.get(GENAI_CAPTURE_CONTENT, ""))
+    switch = _CONTENT_ENV.get(package.family)
+    if switch is None:
+        return {}
+    name, on, off = switch
+    current = os.environ.get(name)
+    if current is None or _env_set.get(name) == current:  # radium's to set
+        wanted = on if capture else off
+        if wanted is None:
+            _restore_env(name)
+        else:
+            os.environ[name] = wanted
+            _env_set[name] = wanted
+    elif not capture:
+        _warn_content(package, f"{name}={current}", current)
     return {}
 
 
@@ -384,8 +394,7 @@ def _settings_only(parameters: str) -> str | None:
 def _uninstrument(name: str, enabled: _Enabled) -> None:
     if not enabled.owned:
         return  # the application's to turn off
-    if enabled.package.family == "traceloop" and not _traceloop_enabled():
-        _restore_env(TRACELOOP_TRACE_CONTENT)
+    _release_switch(enabled.package)
     try:
         enabled.instrumentor.uninstrument()
     except Exception as exc:
@@ -394,9 +403,16 @@ def _uninstrument(name: str, enabled: _Enabled) -> None:
         )
 
 
-def _traceloop_enabled() -> bool:
-    """Whether radium still has a Traceloop package on (lock held)."""
-    return any(e.package.family == "traceloop" and e.owned for e in _enabled.values())
+def _release_switch(package: Package) -> None:
+    """Remove ``package``'s content switch once no package radium enabled reads it (lock held)."""
+    switch = _CONTENT_ENV.get(package.family)
+    if switch is None:
+        return
+    name = switch[0]
+    if not any(
+        e.owned and _CONTENT_ENV.get(e.package.family, ("",))[0] == name for e in _enabled.values()
+    ):
+        _restore_env(name)
 
 
 def _restore_env(name: str) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from opentelemetry.sdk.trace import ReadableSpan
 
 from radium_otel._internal import autoinstrument
-from radium_otel._internal.autoinstrument import TRACELOOP_TRACE_CONTENT
+from radium_otel._internal.autoinstrument import GENAI_CAPTURE_CONTENT, TRACELOOP_TRACE_CONTENT
 from radium_otel.testing import isolated
 
 from . import anthropic_api, gemini_api
@@ -35,6 +35,11 @@ REPLY = "reply-secret-c0a5"
 PREDICTION = "prediction-secret-88f1"
 SECRETS = (SYSTEM, PROMPT, REPLY, PREDICTION)
 TRACELOOP = ("opentelemetry-instrumentation-openai", "opentelemetry-instrumentation-anthropic")
+SWITCHES = (TRACELOOP_TRACE_CONTENT, GENAI_CAPTURE_CONTENT)
+
+
+def switches() -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in SWITCHES}
 
 
 @dataclass(frozen=True)
@@ -43,8 +48,8 @@ class Seen:
 
     found: list[str]  # secrets anywhere in the spans
     requests: int  # requests the session counted
-    switch: str | None  # TRACELOOP_TRACE_CONTENT while instrumented
-    switch_after: str | None  # ... after radium shut down
+    switches: dict[str, str | None]  # the content switches while instrumented
+    switches_after: dict[str, str | None]  # ... after radium shut down
     said: list[str]  # radium's warnings
 
 
@@ -154,7 +159,7 @@ def run(client: str, dist: str, capture: bool, base_url: str, workspace: Path) -
         with isolated(workspace, capture_content=capture) as (instance, spans):
             enabled = instance.instrument(client)
             assert enabled == {client: dist}, enabled
-            switch = os.environ.get(TRACELOOP_TRACE_CONTENT)
+            during = switches()
             with instance.session(agent="content") as scope:
                 ASK[client](base_url)
             finished = spans.get_finished_spans()
@@ -162,8 +167,8 @@ def run(client: str, dist: str, capture: bool, base_url: str, workspace: Path) -
         return Seen(
             leaks(finished),
             scope.record.requests,
-            switch,
-            os.environ.get(TRACELOOP_TRACE_CONTENT),
+            during,
+            switches(),
             said.messages,
         )
     finally:

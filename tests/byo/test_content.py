@@ -2,7 +2,8 @@
 
 SPEC: prompts, completions, tool arguments and results are never stored or exported unless
 ``capture_content=True``. Traceloop's and OpenInference's packages record prompts and
-completions by default; radium turns that off through each package's own switch. Each
+completions by default, the contrib packages do not; radium sets each package's own switch
+to follow ``capture_content``. Each
 test enables one real package through the public ``instrument`` (the preference list
 narrowed to that package), sends a real client request whose system instruction, prompt and
 reply carry planted secrets, and reads every exported span: names, attributes, events,
@@ -24,7 +25,7 @@ import openai
 import pytest
 
 from radium_otel._internal import autoinstrument
-from radium_otel._internal.autoinstrument import TRACELOOP_TRACE_CONTENT
+from radium_otel._internal.autoinstrument import GENAI_CAPTURE_CONTENT, TRACELOOP_TRACE_CONTENT
 from radium_otel.testing import isolated
 
 from . import content_run
@@ -40,27 +41,28 @@ def nothing_instrumented(monkeypatch: pytest.MonkeyPatch) -> None:
     for client, entry in autoinstrument.SUPPORTED.items():  # (restored after the test)
         monkeypatch.setitem(autoinstrument.SUPPORTED, client, entry)
     monkeypatch.delenv(TRACELOOP_TRACE_CONTENT, raising=False)
+    monkeypatch.delenv(GENAI_CAPTURE_CONTENT, raising=False)
 
 
 @dataclass(frozen=True)
 class Case:
     client: str
     dist: str
-    on_by_default: bool  # the package records content unless told not to
 
     def __str__(self) -> str:
         return self.dist
 
 
 CASES = [
-    Case("openai", "opentelemetry-instrumentation-genai-openai", False),
-    Case("openai", "opentelemetry-instrumentation-openai", True),
-    Case("openai", "openinference-instrumentation-openai", True),
-    Case("anthropic", "opentelemetry-instrumentation-genai-anthropic", False),
-    Case("anthropic", "opentelemetry-instrumentation-anthropic", True),
-    Case("google-genai", "opentelemetry-instrumentation-google-genai", False),
+    Case("openai", "opentelemetry-instrumentation-genai-openai"),
+    Case("openai", "opentelemetry-instrumentation-openai"),
+    Case("openai", "openinference-instrumentation-openai"),
+    Case("anthropic", "opentelemetry-instrumentation-genai-anthropic"),
+    Case("anthropic", "opentelemetry-instrumentation-anthropic"),
+    Case("google-genai", "opentelemetry-instrumentation-google-genai"),
 ]
-TRACELOOP_OPENAI = CASES[1]
+CONTRIB_OPENAI, TRACELOOP_OPENAI = CASES[0], CASES[1]
+UNSET = {TRACELOOP_TRACE_CONTENT: None, GENAI_CAPTURE_CONTENT: None}
 
 
 def run(
@@ -103,20 +105,30 @@ def test_no_content_on_the_spans_by_default(
     assert seen.said == []
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.on_by_default], ids=str)
-def test_capture_content_leaves_the_package_recording_content(
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_capture_content_has_every_package_record_content(
     case: Case, tmp_path: Path, llm_server: LLMServer
 ) -> None:
     """The check above can fail: with capture_content=True the secrets are on the spans."""
     seen = run(case, llm_server, tmp_path, capture=True)
     assert {SYSTEM, PROMPT, REPLY} <= set(seen.found)
+    assert seen.requests == 1
 
 
-def test_the_traceloop_switch_is_set_while_instrumented_then_removed(
-    tmp_path: Path, llm_server: LLMServer
+@pytest.mark.parametrize(
+    ("case", "capture", "during"),
+    [
+        (TRACELOOP_OPENAI, False, {TRACELOOP_TRACE_CONTENT: "false"}),
+        (TRACELOOP_OPENAI, True, {TRACELOOP_TRACE_CONTENT: "true"}),
+        (CONTRIB_OPENAI, False, {}),
+        (CONTRIB_OPENAI, True, {GENAI_CAPTURE_CONTENT: "SPAN_ONLY"}),
+    ],
+)
+def test_switches_are_set_while_instrumented_then_removed(
+    case: Case, capture: bool, during: dict[str, str], tmp_path: Path, llm_server: LLMServer
 ) -> None:
-    seen = run(TRACELOOP_OPENAI, llm_server, tmp_path, capture=False)
-    assert (seen.switch, seen.switch_after) == ("false", None)
+    seen = run(case, llm_server, tmp_path, capture=capture)
+    assert (seen.switches, seen.switches_after) == ({**UNSET, **during}, UNSET)
 
 
 def test_a_switch_the_user_set_wins_with_a_warning(tmp_path: Path, llm_server: LLMServer) -> None:
@@ -129,7 +141,7 @@ def test_a_switch_the_user_set_wins_with_a_warning(tmp_path: Path, llm_server: L
         "spans (TRACELOOP_TRACE_CONTENT=true is set), and they are exported; "
         "capture_content=False does not override a package's own switch"
     ]
-    assert (seen.switch, seen.switch_after) == ("true", "true")  # left as the user set it
+    assert seen.switches_after[TRACELOOP_TRACE_CONTENT] == "true"  # left as the user set it
 
 
 def test_openinference_keeps_the_model_of_a_failed_request_but_no_text(
@@ -185,8 +197,9 @@ def test_openinference_keeps_the_model_of_a_failed_request_but_no_text(
             "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
             "SPAN_ONLY",
             "radium-otel: opentelemetry-instrumentation-genai-openai puts prompts and completions "
-            "on its spans (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT is set), and they "
-            "are exported; capture_content=False does not override a package's own switch",
+            "on its spans (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_ONLY is set), "
+            "and they are exported; capture_content=False does not override a package's own "
+            "switch",
         ),
     ],
 )
