@@ -356,34 +356,20 @@ class SessionSpanProcessor(SpanProcessor):
         if entry[0].root_span_id == ended[0]:
             # A session's root: fold everything before it, then close (this thread publishes).
             with lock:
-                records, measured = self._collect()
-                record = self._fold(ended)
-                measured = self._take_measured(measured)
-            if record is not None:
-                records = [*(records or ()), record]
-        else:
-            # Never wait for the lock here (see the module docstring): fold now if it is free,
-            # else queue the span for whichever thread holds it. That thread re-checks the
-            # queue after releasing it, so nothing queued is left behind. (The critical
-            # section is kept to the fold itself: the longer the lock is held, the likelier a
-            # thread switch while holding it, and the longer the queue.)
-            if lock.acquire(blocking=False):
-                try:
-                    if pending:
-                        records = self._drain()  # (spans that ended before this one)
-                    self._fold(ended)  # (not a root: closes nothing)
-                    if self._measured:
-                        measured, self._measured = self._measured, []
-                finally:
-                    lock.release()
-            else:
-                pending.append(ended)
-        while pending and lock.acquire(blocking=False):
-            more = None
+                records, measured = self._fold_after_queue(ended)
+        # Never wait for the lock otherwise (see the module docstring): fold now if it is
+        # free, else queue the span for whichever thread holds it. That thread re-checks the
+        # queue after releasing it, so nothing queued is left behind.
+        elif lock.acquire(blocking=False):
             try:
-                folded = self._drain()
-                if self._measured:
-                    more, self._measured = self._measured, []
+                records, measured = self._fold_after_queue(ended)
+            finally:
+                lock.release()
+        else:
+            pending.append(ended)
+        while pending and lock.acquire(blocking=False):
+            try:
+                folded, more = self._collect()
             finally:
                 lock.release()
             if folded:
@@ -393,17 +379,27 @@ class SessionSpanProcessor(SpanProcessor):
         if records or measured:
             self._settle(records, measured)
 
+    def _fold_after_queue(
+        self, ended: _Ended
+    ) -> tuple[list[SessionRecord] | None, _Measured | None]:
+        """Fold the queued span ends, then ``ended``; what to hand on (lock held)."""
+        records = self._drain() if self._pending else None
+        record = self._fold(ended)
+        if record is not None:
+            records = [*(records or ()), record]
+        return records, self._take_measured()
+
     def _collect(self) -> tuple[list[SessionRecord] | None, _Measured | None]:
         """Fold the queued span ends; take the records and measured calls to hand on (lock held)."""
         records = self._drain() if self._pending else None
-        return records, self._take_measured(None)
+        return records, self._take_measured()
 
-    def _take_measured(self, before: _Measured | None) -> _Measured | None:
-        """``before`` and the calls measured since, emptying the list (lock held)."""
+    def _take_measured(self) -> _Measured | None:
+        """The calls measured since last taken, emptying the list (lock held)."""
         if not self._measured:
-            return before
+            return None
         measured, self._measured = self._measured, []
-        return measured if before is None else before + measured
+        return measured
 
     def _settle(self, records: list[SessionRecord] | None, measured: _Measured | None) -> None:
         """Hand on what a fold produced: closed sessions' records, calls for the metrics."""
