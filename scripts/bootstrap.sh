@@ -30,6 +30,24 @@ for name in $BYO_VENVS; do
         echo "$want" > "$stamp"
     fi
 done
+# Agent frameworks for tests/frameworks, one venv each (their pins clash with each other and
+# with the dev tools: Strands pins openai<3): .venv/fw-<name> holds radium-otel (editable) and
+# tests/frameworks/requirements/<name>.txt, reinstalled only when either pin file changes.
+for req in tests/frameworks/requirements/*.txt; do
+    [ -e "$req" ] || continue
+    name="$(basename "$req" .txt)"
+    venv=".venv/fw-$name"
+    if [ ! -x "$venv/bin/python" ]; then
+        "$PYTHON" -m venv "$venv"
+    fi
+    stamp="$venv/.radium-installed"
+    fw_want="$(cat pyproject.toml "$req" | sha256sum | cut -d' ' -f1)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$fw_want" ]; then
+        "$venv/bin/python" -m pip install --quiet --upgrade pip
+        "$venv/bin/python" -m pip install --quiet -e . -r "$req"
+        echo "$fw_want" > "$stamp"
+    fi
+done
 # The backends for the integration tests (the `backends` extra: Arize Phoenix), in a venv of
 # their own so that their pins never change the dev tools above. Only in CI or when asked.
 if [ "${CI:-}" = "true" ] || [ "${RADIUM_BACKENDS:-0}" = "1" ]; then

@@ -229,7 +229,7 @@ class Radium:
         whose library is installed. Returns client → the package enabled (None: none is
         installed or works; a warning names the one to install). See ``rad.instrument``.
         """
-        from radium_otel._internal.autoinstrument import instrument
+        from radium_otel.integrations.core import instrument
 
         return instrument(self, clients)
 
@@ -335,9 +335,9 @@ class Radium:
         if self._closed:
             return
         self._closed = True
-        if "radium_otel._internal.autoinstrument" in sys.modules:
+        if "radium_otel.integrations.core" in sys.modules:
             # Instrumentation it enabled stops tracing into providers about to shut down.
-            from radium_otel._internal.autoinstrument import uninstrument
+            from radium_otel.integrations.core import uninstrument
 
             uninstrument(self)
         self._checkpointer.stop()

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from opentelemetry.sdk.trace import ReadableSpan
 
-from radium_otel._internal import autoinstrument
-from radium_otel._internal.autoinstrument import GENAI_CAPTURE_CONTENT, TRACELOOP_TRACE_CONTENT
+from radium_otel.integrations import core as autoinstrument
+from radium_otel.integrations.base import Target
+from radium_otel.integrations.core import GENAI_CAPTURE_CONTENT, TRACELOOP_TRACE_CONTENT
 from radium_otel.testing import isolated
 
 from . import anthropic_api, gemini_api
@@ -57,7 +58,7 @@ def narrow(client: str, dist: str) -> None:
     """Leave only ``dist`` (installed here) in ``client``'s preference list."""
     entry = autoinstrument.SUPPORTED[client]
     package = next(p for p in entry.packages if p.dist == dist)
-    autoinstrument.SUPPORTED[client] = autoinstrument._Client(entry.library, entry.dist, (package,))
+    autoinstrument.SUPPORTED[client] = Target(entry.library, entry.dist, (package,))
 
 
 def leaks(spans: Sequence[ReadableSpan]) -> list[str]:

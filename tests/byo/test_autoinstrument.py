@@ -19,7 +19,8 @@ import wrapt
 from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
 
 import radium_otel as rad
-from radium_otel._internal import autoinstrument
+from radium_otel.integrations import core as autoinstrument
+from radium_otel.integrations.base import Package, Target
 from radium_otel.testing import isolated
 
 from . import openai_scenarios as scenarios
@@ -156,12 +157,12 @@ def test_a_missing_package_is_one_warning_naming_what_to_install(
 ) -> None:
     caplog.set_level(logging.INFO, logger="radium_otel")
     # No OpenAI instrumentation package is missing from the dev venv: list one that is.
-    missing = autoinstrument.Package("radium-test-missing-instrumentation", "radium_missing", "X")
+    missing = Package("radium-test-missing-instrumentation", "radium_missing", "X")
     client = autoinstrument.SUPPORTED["openai"]
     monkeypatch.setitem(
         autoinstrument.SUPPORTED,
         "openai",
-        autoinstrument._Client(client.library, client.dist, (missing,)),
+        Target(client.library, client.dist, (missing,)),
     )
     with isolated(tmp_path) as (instance, _):
         assert instance.instrument("openai") == {"openai": None}

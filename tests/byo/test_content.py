@@ -24,8 +24,8 @@ from pathlib import Path
 import openai
 import pytest
 
-from radium_otel._internal import autoinstrument
-from radium_otel._internal.autoinstrument import GENAI_CAPTURE_CONTENT, TRACELOOP_TRACE_CONTENT
+from radium_otel.integrations import core as autoinstrument
+from radium_otel.integrations.core import GENAI_CAPTURE_CONTENT, TRACELOOP_TRACE_CONTENT
 from radium_otel.testing import isolated
 
 from . import content_run

@@ -37,106 +37,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from radium_otel._internal.errors import logger
+from radium_otel.integrations.base import Package, Target
+from radium_otel.integrations.clients import CLIENTS
+from radium_otel.integrations.frameworks import FRAMEWORKS
 
 if TYPE_CHECKING:
     from radium_otel._internal.instance import Radium
 
-__all__ = ["SUPPORTED", "Package", "instrument", "uninstrument"]
+__all__ = ["SUPPORTED", "instrument", "uninstrument"]
 
 
-@dataclass(frozen=True, slots=True)
-class Package:
-    """An instrumentation package: its pip name, its instrumentor class, and how it is told
-    whether to record content (its family: see `_CONTENT_ENV`; ``"openinference"``: a
-    ``TraceConfig``).
-    """
-
-    dist: str
-    module: str
-    instrumentor: str
-    family: str = "otel"
-
-
-@dataclass(frozen=True, slots=True)
-class _Client:
-    library: str  # the module whose presence says the client is installed
-    dist: str  # its pip name
-    packages: tuple[Package, ...]  # in order of preference
-
-
-#: Client name → its library and the instrumentation packages radium can enable, preferred
-#: first. Names are the client libraries' pip names.
-SUPPORTED: dict[str, _Client] = {
-    "openai": _Client(
-        "openai",
-        "openai",
-        (
-            Package(
-                "opentelemetry-instrumentation-genai-openai",
-                "opentelemetry.instrumentation.genai.openai",
-                "OpenAIInstrumentor",
-            ),
-            Package(
-                "opentelemetry-instrumentation-openai-v2",
-                "opentelemetry.instrumentation.openai_v2",
-                "OpenAIInstrumentor",
-                "otel-v2",
-            ),
-            Package(
-                "opentelemetry-instrumentation-openai",
-                "opentelemetry.instrumentation.openai",
-                "OpenAIInstrumentor",
-                "traceloop",
-            ),
-            Package(
-                "openinference-instrumentation-openai",
-                "openinference.instrumentation.openai",
-                "OpenAIInstrumentor",
-                "openinference",
-            ),
-        ),
-    ),
-    "anthropic": _Client(
-        "anthropic",
-        "anthropic",
-        (
-            Package(
-                "opentelemetry-instrumentation-genai-anthropic",
-                "opentelemetry.instrumentation.genai.anthropic",
-                "AnthropicInstrumentor",
-            ),
-            Package(
-                "opentelemetry-instrumentation-anthropic",
-                "opentelemetry.instrumentation.anthropic",
-                "AnthropicInstrumentor",
-                "traceloop",
-            ),
-            Package(
-                "openinference-instrumentation-anthropic",
-                "openinference.instrumentation.anthropic",
-                "AnthropicInstrumentor",
-                "openinference",
-            ),
-        ),
-    ),
-    "google-genai": _Client(
-        "google.genai",
-        "google-genai",
-        (
-            Package(
-                "opentelemetry-instrumentation-google-genai",
-                "opentelemetry.instrumentation.google_genai",
-                "GoogleGenAiSdkInstrumentor",
-            ),
-            Package(
-                "openinference-instrumentation-google-genai",
-                "openinference.instrumentation.google_genai",
-                "GoogleGenAIInstrumentor",
-                "openinference",
-            ),
-        ),
-    ),
-}
+#: Name → what radium can trace, and how. Names are the libraries' pip names (short forms
+#: for frameworks whose pip name says little: ``langchain`` covers LangGraph too).
+SUPPORTED: dict[str, Target] = {**CLIENTS, **FRAMEWORKS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,38 +82,47 @@ _INVOCATION_KEYS = ("llm.invocation_parameters", "embedding.invocation_parameter
 _NAMED_SETTINGS = frozenset({"model", "service_tier", "reasoning_effort"})
 
 
-def instrument(radium: Radium, clients: Iterable[str] = ()) -> dict[str, str | None]:
-    """Enable an instrumentation package for each of ``clients`` (all supported: empty).
+def instrument(radium: Radium, names: Iterable[str] = ()) -> dict[str, str | None]:
+    """Enable an instrumentation package for each of ``names`` (all supported: empty).
 
-    Returns client → pip name of the package that traces it, or None when none could be
-    enabled (a warning says why, and what to install). Idempotent: a client already
-    instrumented for ``radium`` is left as it is; one instrumented for another instance
-    (an earlier `configure`) moves to this one. With no ``clients``, only the clients whose
-    library is installed are looked at, and a missing package is logged at INFO level.
-    Raises `ValueError` for a client name radium does not know.
+    ``names`` are client libraries and agent frameworks (`SUPPORTED`). Returns name → pip
+    name of the package that traces it, or None when none could be enabled (a warning says
+    why, and what to install). A framework's ``clients`` whose library is installed are
+    instrumented with it, and listed too. Idempotent: a name already instrumented for
+    ``radium`` is left as it is; one instrumented for another instance (an earlier
+    `configure`) moves to this one. With no ``names``, only the libraries that are
+    installed are looked at, and a missing package is logged at INFO level. Raises
+    `ValueError` for a name radium does not know.
     """
-    names = list(dict.fromkeys(clients))
-    unknown = [name for name in names if name not in SUPPORTED]
+    asked = list(dict.fromkeys(names))
+    unknown = [name for name in asked if name not in SUPPORTED]
     if unknown:
         raise ValueError(
             f"cannot instrument {', '.join(map(repr, unknown))}: "
-            f"supported clients are {', '.join(SUPPORTED)}"
+            f"supported are {', '.join(SUPPORTED)}"
         )
-    explicit = bool(names)
+    explicit = bool(asked)
     if not explicit:
-        names = [name for name in SUPPORTED if _installed(SUPPORTED[name].library)]
+        asked = [name for name in SUPPORTED if _installed(SUPPORTED[name].library)]
     with _lock:
-        return {name: _instrument_one(radium, name, explicit) for name in names}
+        result = {name: _instrument_one(radium, name, explicit) for name in asked}
+        for name in asked:
+            if result[name] is None:
+                continue
+            for client in SUPPORTED[name].clients:
+                if client not in result and _installed(SUPPORTED[client].library):
+                    result[client] = _instrument_one(radium, client, False)
+        return result
 
 
-def uninstrument(radium: Radium | None = None, clients: Iterable[str] = ()) -> None:
+def uninstrument(radium: Radium | None = None, names: Iterable[str] = ()) -> None:
     """Turn off what `instrument` enabled (for ``radium`` only, when given).
 
     Some packages cannot undo their patches (Traceloop's 0.62 leaves them in place): their
     spans then go on to a provider that is shut down, which drops them.
     """
     with _lock:
-        for name in list(clients) or list(_enabled):
+        for name in list(names) or list(_enabled):
             entry = _enabled.get(name)
             if entry is None or (radium is not None and entry.radium is not radium):
                 continue
@@ -209,7 +131,7 @@ def uninstrument(radium: Radium | None = None, clients: Iterable[str] = ()) -> N
 
 
 def _instrument_one(radium: Radium, name: str, explicit: bool) -> str | None:
-    """Enable the first package that works for client ``name`` (lock held)."""
+    """Enable the first package that works for ``name`` (lock held)."""
     client = SUPPORTED[name]
     current = _enabled.get(name)
     if current is not None:
@@ -302,6 +224,8 @@ def _content_switch(package: Package, *, capture: bool) -> dict[str, Any]:
     """Set ``package``'s content switch to follow ``capture``; extra ``instrument`` kwargs."""
     if package.family == "openinference":
         return {} if capture else {"config": _private_trace_config()}
+    if package.family == "native":
+        return {"capture_content": capture}
     switch = _CONTENT_ENV.get(package.family)
     if switch is None:
         return {}

@@ -1,0 +1,127 @@
+"""Agent frameworks and the instrumentations radium turns on for them.
+
+A framework that emits OpenTelemetry spans itself is turned on by a small instrumentor of
+radium's (family ``"native"``, a module of this package each); the others are traced by an
+OpenInference or Traceloop package. ``clients`` are the client libraries instrumented with a
+framework because its own spans lack usage they carry (cached and reasoning tokens).
+"""
+
+from __future__ import annotations
+
+from radium_otel.integrations.base import Package, Target
+
+__all__ = ["FRAMEWORKS"]
+
+_ALL_CLIENTS = ("openai", "anthropic", "google-genai")
+
+FRAMEWORKS: dict[str, Target] = {
+    "pydantic-ai": Target(
+        "pydantic_ai",
+        "pydantic-ai-slim",
+        (
+            Package(
+                "radium-otel",
+                "radium_otel.integrations.pydantic_ai",
+                "PydanticAIInstrumentor",
+                "native",
+            ),
+        ),
+    ),
+    "openai-agents": Target(
+        "agents",
+        "openai-agents",
+        (
+            Package(
+                "openinference-instrumentation-openai-agents",
+                "openinference.instrumentation.openai_agents",
+                "OpenAIAgentsInstrumentor",
+                "openinference",
+            ),
+        ),
+        clients=("openai",),
+    ),
+    "langchain": Target(
+        "langchain_core",
+        "langchain-core",
+        (
+            Package(
+                "openinference-instrumentation-langchain",
+                "openinference.instrumentation.langchain",
+                "LangChainInstrumentor",
+                "openinference",
+            ),
+            Package(
+                "opentelemetry-instrumentation-langchain",
+                "opentelemetry.instrumentation.langchain",
+                "LangchainInstrumentor",
+                "traceloop",
+            ),
+        ),
+        clients=_ALL_CLIENTS,
+    ),
+    "crewai": Target(
+        "crewai",
+        "crewai",
+        (
+            Package(
+                "openinference-instrumentation-crewai",
+                "openinference.instrumentation.crewai",
+                "CrewAIInstrumentor",
+                "openinference",
+            ),
+        ),
+        clients=_ALL_CLIENTS,
+    ),
+    "smolagents": Target(
+        "smolagents",
+        "smolagents",
+        (
+            Package(
+                "openinference-instrumentation-smolagents",
+                "openinference.instrumentation.smolagents",
+                "SmolagentsInstrumentor",
+                "openinference",
+            ),
+        ),
+        clients=_ALL_CLIENTS,
+    ),
+    "strands": Target(
+        "strands",
+        "strands-agents",
+        (
+            Package(
+                "radium-otel",
+                "radium_otel.integrations.strands",
+                "StrandsInstrumentor",
+                "native",
+            ),
+        ),
+        clients=_ALL_CLIENTS,
+    ),
+    "google-adk": Target(
+        "google.adk",
+        "google-adk",
+        (
+            Package(
+                "openinference-instrumentation-google-adk",
+                "openinference.instrumentation.google_adk",
+                "GoogleADKInstrumentor",
+                "openinference",
+            ),
+        ),
+        clients=("google-genai",),
+    ),
+    "llama-index": Target(
+        "llama_index.core",
+        "llama-index-core",
+        (
+            Package(
+                "openinference-instrumentation-llama-index",
+                "openinference.instrumentation.llama_index",
+                "LlamaIndexInstrumentor",
+                "openinference",
+            ),
+        ),
+        clients=_ALL_CLIENTS,
+    ),
+}

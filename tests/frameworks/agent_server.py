@@ -1,0 +1,202 @@
+"""A stub OpenAI-compatible model that plays one agent turn: a tool call, then an answer.
+
+Agent frameworks drive the model in a loop, so a fixed script of answers does not fit them;
+this stub answers each request from what it carries, statelessly (two runs, or two agents in
+parallel, each get the same two answers):
+
+1. a request with no tool result in it → a call to the request's tool (the first it offers
+   that is not a framework's own answer tool) with ``{"city": "Paris"}``;
+2. a request that carries a tool result → the final answer (as a call to ``final_answer``
+   when the request offers that tool: smolagents ends a run that way), with other usage.
+
+Both the Chat Completions API (``/v1/chat/completions``) and the Responses API
+(``/v1/responses``) are served, plain or streamed (``"stream": true``; Chat Completions sends
+its usage chunk only when ``stream_options.include_usage`` asks for it, as OpenAI does).
+`USAGE` is what each of the two requests reports, so tests know the exact totals.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from byo.llm_server import LLMServer, Request, Response, json_response, sse_response
+
+__all__ = [
+    "ANSWER",
+    "CITY",
+    "MODEL",
+    "RESPONSE_MODEL",
+    "USAGE",
+    "Usage",
+    "serve_agent_turns",
+]
+
+MODEL = "gpt-4o-mini"
+RESPONSE_MODEL = "gpt-4o-mini-2024-07-18"  # what the "API" says answered
+CITY = "Paris"
+ANSWER = "It is sunny in Paris."
+ANSWER_TOOLS = frozenset({"final_answer", "final_result"})  # frameworks' own answer tools
+MODEL_S = 0.02  # how long the stub "thinks" before answering
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Usage one request reports: input includes cached, output includes reasoning."""
+
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    reasoning_tokens: int
+
+
+#: The first request (→ tool call) and the second (→ answer) of every agent turn.
+USAGE = (Usage(1200, 80, 0, 16), Usage(1400, 30, 1024, 0))
+
+
+def serve_agent_turns(server: LLMServer) -> None:
+    """Route both APIs of ``server`` to the stub model."""
+    server.add("POST", r"(/v1)?/chat/completions", _chat)
+    server.add("POST", r"(/v1)?/responses", _responses)
+
+
+# --- Chat Completions -----------------------------------------------------------------------
+
+
+def _chat(request: Request) -> Response:
+    body = request.json()
+    messages = body.get("messages") or []
+    answered = any(isinstance(m, dict) and m.get("role") == "tool" for m in messages)
+    tools = [t.get("function", {}).get("name") for t in body.get("tools") or []]
+    usage = USAGE[1] if answered else USAGE[0]
+    message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
+    call = _next_call(tools, answered)
+    if call is None:
+        message["content"] = ANSWER
+    else:
+        message["tool_calls"] = [
+            {
+                "id": f"call_{int(answered)}",
+                "type": "function",
+                "function": {"name": call[0], "arguments": json.dumps(call[1])},
+            }
+        ]
+    finish = "stop" if call is None else "tool_calls"
+    chat_usage = {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.input_tokens + usage.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": usage.reasoning_tokens,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+    base = {
+        "id": f"chatcmpl-stub{int(answered)}",
+        "created": int(time.time()),
+        "model": RESPONSE_MODEL,
+        "system_fingerprint": "fp_stub",
+    }
+    if not body.get("stream"):
+        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+        return json_response(
+            200,
+            base | {"object": "chat.completion", "choices": [choice], "usage": chat_usage},
+            delay_s=MODEL_S,
+        )
+    chunk = base | {"object": "chat.completion.chunk"}
+    delta: dict[str, Any] = {"role": "assistant", "content": message["content"]}
+    if call is not None:
+        delta["tool_calls"] = [dict(message["tool_calls"][0], index=0)]
+    chunks: list[Any] = [
+        chunk | {"choices": [_delta(delta, None)]},
+        chunk | {"choices": [_delta({}, finish)]},
+    ]
+    if (body.get("stream_options") or {}).get("include_usage"):
+        chunks.append(chunk | {"choices": [], "usage": chat_usage})
+    return sse_response(chunks, delay_s=MODEL_S)
+
+
+def _delta(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+    return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+
+
+def _next_call(tools: list[Any], answered: bool) -> tuple[str, dict[str, Any]] | None:
+    """(tool, arguments) the stub calls next, or None for a plain-text answer."""
+    if answered:
+        return ("final_answer", {"answer": ANSWER}) if "final_answer" in tools else None
+    for name in tools:
+        if isinstance(name, str) and name not in ANSWER_TOOLS:
+            return name, {"city": CITY}
+    return None
+
+
+# --- Responses API --------------------------------------------------------------------------
+
+
+def _responses(request: Request) -> Response:
+    body = request.json()
+    items = body.get("input")
+    answered = isinstance(items, list) and any(
+        isinstance(i, dict) and i.get("type") == "function_call_output" for i in items
+    )
+    tools = [t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
+    usage = USAGE[1] if answered else USAGE[0]
+    call = _next_call(tools, answered)
+    if call is None:
+        output: dict[str, Any] = {
+            "type": "message",
+            "id": f"msg_stub{int(answered)}",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": ANSWER, "annotations": []}],
+        }
+    else:
+        output = {
+            "type": "function_call",
+            "id": f"fc_stub{int(answered)}",
+            "call_id": f"call_{int(answered)}",
+            "name": call[0],
+            "arguments": json.dumps(call[1]),
+            "status": "completed",
+        }
+    response = {
+        "id": f"resp_stub{int(answered)}",
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": "completed",
+        "model": RESPONSE_MODEL,
+        "output": [output],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": body.get("tools") or [],
+        "usage": {
+            "input_tokens": usage.input_tokens,
+            "input_tokens_details": {"cached_tokens": usage.cached_tokens},
+            "output_tokens": usage.output_tokens,
+            "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+            "total_tokens": usage.input_tokens + usage.output_tokens,
+        },
+    }
+    if not body.get("stream"):
+        return json_response(200, response, delay_s=MODEL_S)
+    started = response | {"status": "in_progress", "output": [], "usage": None}
+    events = [
+        ("response.created", {"type": "response.created", "sequence_number": 0,
+                              "response": started}),
+        ("response.in_progress", {"type": "response.in_progress", "sequence_number": 1,
+                                  "response": started}),
+        ("response.output_item.added", {"type": "response.output_item.added",
+                                        "sequence_number": 2, "output_index": 0,
+                                        "item": output | {"status": "in_progress"}}),
+        ("response.output_item.done", {"type": "response.output_item.done",
+                                       "sequence_number": 3, "output_index": 0, "item": output}),
+        ("response.completed", {"type": "response.completed", "sequence_number": 4,
+                                "response": response}),
+    ]  # fmt: skip
+    return sse_response(events, done=False, delay_s=MODEL_S)

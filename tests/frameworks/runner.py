@@ -1,0 +1,70 @@
+"""Run one framework scenario in a fresh process: ``python -m frameworks.runner FW VARIANT
+BASE_URL WORKSPACE`` (from ``tests/``, with the Python of the framework's venv).
+
+The scenario turns the framework's instrumentation on with ``rad.instrument(FW)`` on an
+isolated radium (its own tracer provider), runs the agent of ``frameworks.agents.<fw>`` as
+the variant says, shuts radium down and writes the finished spans to
+``WORKSPACE/spans.json`` beside the session records (read back by `byo.runner.outcome`).
+
+Variants: ``plain``, ``failing_tool`` and ``streaming`` run once inside ``rad.session``;
+``no_session`` runs once and ``two_runs`` twice without one; ``with_openai`` runs once inside
+``rad.session`` with ``rad.instrument(FW, "openai")``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from byo.runner import SPANS_FILE, SpanInfo
+
+from radium_otel.testing import isolated
+
+VARIANTS = ("plain", "failing_tool", "streaming", "no_session", "two_runs", "with_openai")
+SESSION_AGENT = "weather-session"  # the agent name the user's rad.session gives
+
+
+def main(argv: list[str]) -> int:
+    framework, variant, base_url, workspace = argv
+    agent = importlib.import_module(f"frameworks.agents.{framework.replace('-', '_')}")
+    names = [agent.INSTRUMENT] + (["openai"] if variant == "with_openai" else [])
+    with isolated(Path(workspace)) as (rad, exporter):
+        enabled = rad.instrument(*names)
+        missing = [name for name, dist in enabled.items() if dist is None and name in names]
+        if missing:
+            raise SystemExit(f"not instrumented: {missing} ({enabled})")
+        runs = 2 if variant == "two_runs" else 1
+        for _ in range(runs):
+            options = {"stream": variant == "streaming", "fail_tool": variant == "failing_tool"}
+            if variant in ("no_session", "two_runs"):
+                agent.run(base_url, **options)
+            else:
+                with rad.session(agent=SESSION_AGENT):
+                    agent.run(base_url, **options)
+    spans = [
+        SpanInfo(
+            name=span.name,
+            scope=span.instrumentation_scope.name if span.instrumentation_scope else "",
+            start_ns=span.start_time or 0,
+            end_ns=span.end_time or 0,
+            operation=_operation(span.attributes or {}),
+        )
+        for span in exporter.get_finished_spans()
+    ]
+    (Path(workspace) / SPANS_FILE).write_text(json.dumps([asdict(s) for s in spans]))
+    return 0
+
+
+def _operation(attributes: object) -> str | None:
+    get = getattr(attributes, "get", None)
+    if get is None:
+        return None
+    value = get("gen_ai.operation.name") or get("openinference.span.kind")
+    return str(value) if value is not None else None
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
