@@ -595,6 +595,7 @@ def test_agent_span_with_a_conversation_id_closes_that_session(h: Harness) -> No
 def test_unsafe_conversation_id_maps_to_a_stable_file_safe_id(h: Harness) -> None:
     conv = "../user 42/thread"
     root = h.start("invoke_agent coder", 0, {**AGENT, CONV: conv})
+    h.span("chat", 0.5, 0.6, chat(input_tokens=5), root)
     root.end(end_time=ns(1))
     record = h.only_record()
     assert record.id == str(uuid.uuid5(uuid.NAMESPACE_URL, "gen_ai.conversation.id:" + conv))
@@ -643,16 +644,18 @@ def test_replaying_the_same_spans_later_gives_the_same_record() -> None:
 
 def test_span_of_an_already_closed_session_is_late_and_not_counted(h: Harness) -> None:
     root = h.start("invoke_agent coder", 0, {**AGENT, CONV: "done-1"})
+    h.span("chat", 0.5, 0.6, {**chat(input_tokens=7), CONV: "done-1"}, root)
     root.end(end_time=ns(1))
     h.span("chat", 2, 3, {**chat(input_tokens=5), CONV: "done-1"})
     assert h.processor.late_spans == 1
     assert len(h.records) == 1
-    assert h.records[0].requests == 0
+    assert h.records[0].requests == 1 and h.records[0].input_tokens == 7
     assert h.processor._open == {}
 
 
 def test_span_ending_after_its_session_closed_is_late_and_not_counted(h: Harness) -> None:
     root = h.start("invoke_agent coder", 0, AGENT)
+    h.span("chat", 0.5, 0.6, chat(input_tokens=5), root)
     straggler = h.start("execute_tool t", 1, tool("t"), root)
     root.end(end_time=ns(2))
     record = h.only_record()

@@ -249,7 +249,7 @@ def expected_times(shapes: list[tuple[bool, int, int]]) -> tuple[int, int, int]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(_span_shape, max_size=40), st.randoms(use_true_random=False))
+@given(st.lists(_span_shape, min_size=1, max_size=40), st.randoms(use_true_random=False))
 def test_times_match_brute_force_for_any_end_order(
     shapes: list[tuple[bool, int, int]], rnd: random.Random
 ) -> None:
@@ -376,7 +376,7 @@ _late_shape = st.tuples(
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(_late_shape, max_size=200))
+@given(st.lists(_late_shape, min_size=1, max_size=200))
 @example([("late", 0, 2), *[("tool", 0, 1)] * 100, ("chat", 0, 1)])
 def test_time_invariants_hold_even_for_spans_classified_only_at_their_end(
     spans: list[tuple[str, int, int]],

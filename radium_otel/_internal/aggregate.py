@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -17,11 +18,12 @@ from typing import Any
 from radium_otel._internal.intervals import IntervalUnion
 from radium_otel._internal.record import CacheStats, ModelUsage, SessionRecord, ToolStats
 
-__all__ = ["ModelCall", "SessionState"]
+__all__ = ["ModelCall", "SessionState", "add_conversation_id"]
 
 _NS = 1_000_000_000
 COMPACT_STEP = 64  # intervals added between two compaction attempts
 HARD_CAP = 4096  # intervals held at most, even while a long-open span holds them back
+RECENT_REQUESTS = 64  # counted requests remembered for spotting a second record of one
 
 
 @dataclass(slots=True)
@@ -39,6 +41,15 @@ class ModelCall:
     cache_creation_tokens: int = 0
     reasoning_tokens: int = 0
     cache_creation_1h_tokens: int = 0
+
+
+@dataclass(slots=True)
+class _Seen:
+    """A counted request, remembered while another layer's record of it may still arrive."""
+
+    call: ModelCall
+    scope: str  # instrumentation scope of the span that reported it
+    matched: bool = False  # a second record of it was found already
 
 
 @dataclass(slots=True)
@@ -80,6 +91,10 @@ class SessionState:
         "models",
         "next_compact_at",
         "open_starts",
+        "provisional",
+        "recent",
+        "recent_keys",
+        "root_span",
         "root_span_id",
         "start_ns",
         "tools",
@@ -112,22 +127,82 @@ class SessionState:
         self.models: dict[tuple[str, str | None], _ModelAcc] = {}
         self.decisions: dict[str, int] = {}
         self.dropped_attributes = 0
+        # Opened by a top-level span whose kind was unknown when it started: an agent run
+        # if it says so by its end (its own session), else its totals go to the default
+        # session. ``root_span`` is kept only while provisional, to look at it again.
+        self.provisional = False
+        self.root_span: object = None
+        # Recently counted requests by (input, output) tokens (`add_request`).
+        self.recent: dict[tuple[int, int], list[_Seen]] = {}
+        self.recent_keys: deque[tuple[int, int]] = deque()
 
     # --- feeding -------------------------------------------------------------------------
+    def add_request(self, call: ModelCall, scope: str) -> bool:
+        """Count ``call`` unless it is a second record of a request counted already.
+
+        SPEC "One request counts once": two layers (a framework's LLM span and the client
+        library's span, as siblings or cousins) can each record one request. A record from
+        another instrumentation scope with the same input and output tokens, a compatible
+        model and an interval overlapping at least half of the shorter one is that request
+        again: the one with richer usage (cache and reasoning detail, a provider) stays
+        counted, with the time of the first. Each counted request absorbs at most one such
+        record, so parallel identical requests still count one each. Returns whether
+        ``call`` was counted as a new request.
+        """
+        key = (call.input_tokens, call.output_tokens)
+        seen = self.recent.get(key)
+        if seen is not None:
+            for entry in seen:
+                first = entry.call
+                if entry.matched or entry.scope == scope or not _same_request(first, call):
+                    continue
+                entry.matched = True
+                if _detail(call) > _detail(first):
+                    self._tally(first, -1)
+                    richer = ModelCall(
+                        call.model, call.provider, first.start_ns, first.end_ns,
+                        call.error or first.error, call.input_tokens, call.output_tokens,
+                        call.cache_read_tokens, call.cache_creation_tokens,
+                        call.reasoning_tokens, call.cache_creation_1h_tokens,
+                    )  # fmt: skip
+                    self._tally(richer, 1)
+                    entry.call = richer
+                return False
+            seen.append(_Seen(call, scope))
+        else:
+            self.recent[key] = [_Seen(call, scope)]
+        keys = self.recent_keys
+        keys.append(key)
+        if len(keys) > RECENT_REQUESTS:
+            old = keys.popleft()
+            entries = self.recent[old]
+            del entries[0]
+            if not entries:
+                del self.recent[old]
+        self.add_model_call(call)
+        return True
+
+    def _tally(self, call: ModelCall, sign: int) -> None:
+        """Add (``sign`` 1) or take back (-1) a request's counts, not its time."""
+        key = (call.model, call.provider)
+        acc = self.models.get(key)
+        if acc is None:
+            acc = self.models[key] = _ModelAcc()
+        acc.requests += sign
+        acc.errors += sign * call.error
+        acc.input_tokens += sign * call.input_tokens
+        acc.output_tokens += sign * call.output_tokens
+        acc.cache_read_tokens += sign * call.cache_read_tokens
+        acc.cache_creation_tokens += sign * call.cache_creation_tokens
+        acc.reasoning_tokens += sign * call.reasoning_tokens
+        acc.cache_creation_1h_tokens += sign * call.cache_creation_1h_tokens
+        acc.latency_ns += sign * max(0, call.end_ns - call.start_ns)
+        if acc.requests <= 0:
+            del self.models[key]
+
     def add_model_call(self, call: ModelCall) -> None:
         """Count one model request and its time."""
-        acc = self.models.get((call.model, call.provider))
-        if acc is None:
-            acc = self.models[(call.model, call.provider)] = _ModelAcc()
-        acc.requests += 1
-        acc.errors += call.error
-        acc.input_tokens += call.input_tokens
-        acc.output_tokens += call.output_tokens
-        acc.cache_read_tokens += call.cache_read_tokens
-        acc.cache_creation_tokens += call.cache_creation_tokens
-        acc.reasoning_tokens += call.reasoning_tokens
-        acc.cache_creation_1h_tokens += call.cache_creation_1h_tokens
-        acc.latency_ns += max(0, call.end_ns - call.start_ns)
+        self._tally(call, 1)
         self.api.add(call.start_ns, call.end_ns)
         if self.active.add(call.start_ns, call.end_ns) >= self.next_compact_at:
             self.maybe_compact()
@@ -150,6 +225,45 @@ class SessionState:
     def add_decision(self, decision: str) -> None:
         """Count one user decision about a tool call."""
         self.decisions[decision] = self.decisions.get(decision, 0) + 1
+
+    def absorb(self, other: SessionState) -> None:
+        """Add everything ``other`` counted (a provisional session that was no agent run)."""
+        for key, m in other.models.items():
+            acc = self.models.get(key)
+            if acc is None:
+                acc = self.models[key] = _ModelAcc()
+            for name in _ModelAcc.__slots__:
+                setattr(acc, name, getattr(acc, name) + getattr(m, name))
+        for name, t in other.tools.items():
+            tool = self.tools.get(name)
+            if tool is None:
+                tool = self.tools[name] = _ToolAcc()
+            tool.calls += t.calls
+            tool.successes += t.successes
+            tool.failures += t.failures
+            tool.duration_ns += t.duration_ns
+            for error, count in t.error_types.items():
+                tool.error_types[error] = tool.error_types.get(error, 0) + count
+        for decision, count in other.decisions.items():
+            self.decisions[decision] = self.decisions.get(decision, 0) + count
+        self.dropped_attributes += other.dropped_attributes
+        self.api.absorb(other.api)
+        self.active.absorb(other.active)
+        first = other.first_start_ns
+        if first is not None and (self.first_start_ns is None or first < self.first_start_ns):
+            self.first_start_ns = first
+        if other.last_end_ns is not None and (
+            self.last_end_ns is None or other.last_end_ns > self.last_end_ns
+        ):
+            self.last_end_ns = other.last_end_ns
+        ids = other.metadata.get("conversation_ids")
+        if ids:
+            add_conversation_id(self.metadata, *ids)
+        self.maybe_compact()
+
+    def is_empty(self) -> bool:
+        """Whether nothing was counted: no request, tool call or decision."""
+        return not (self.models or self.tools or self.decisions)
 
     def maybe_compact(self) -> None:
         """Forget intervals that no open span can overlap any more, now and then.
@@ -261,6 +375,45 @@ class SessionState:
             ),
             diagnostics=diagnostics if self.dropped_attributes else {},
         )
+
+
+MAX_CONVERSATION_IDS = 16
+
+
+def add_conversation_id(metadata: dict[str, Any], *ids: str) -> None:
+    """Keep a framework's own conversation ids of a session (a few, in order of arrival)."""
+    kept: list[str] = metadata.setdefault("conversation_ids", [])
+    for cid in ids:
+        if cid not in kept and len(kept) < MAX_CONVERSATION_IDS:
+            kept.append(cid)
+
+
+def _same_request(a: ModelCall, b: ModelCall) -> bool:
+    """Whether ``a`` and ``b`` (same tokens, other layers) overlap like one request."""
+    overlap = min(a.end_ns, b.end_ns) - max(a.start_ns, b.start_ns)
+    shorter = min(a.end_ns - a.start_ns, b.end_ns - b.start_ns)
+    if overlap < 0 or 2 * overlap < shorter:
+        return False
+    return _same_model(a.model, b.model)
+
+
+def _same_model(a: str, b: str) -> bool:
+    """One model under two spellings: a dated snapshot of an alias, a routed name
+    (``openai/gpt-4o``), or a layer that did not know it.
+    """
+    if a == b or "unknown" in (a, b):
+        return True
+    a, b = a.rpartition("/")[2], b.rpartition("/")[2]
+    return a.startswith(b) or b.startswith(a)
+
+
+def _detail(call: ModelCall) -> int:
+    """How much a record of a request says beyond its input and output tokens."""
+    return 2 * (
+        (call.cache_read_tokens > 0)
+        + (call.cache_creation_tokens > 0)
+        + (call.reasoning_tokens > 0)
+    ) + (call.provider is not None)
 
 
 def process_metadata() -> dict[str, Any]:

@@ -50,6 +50,11 @@ OI_INVOCATION_PARAMETERS: Final = "llm.invocation_parameters"
 # (before they set gen_ai.operation.name).
 TRACELOOP_REASONING_TOKENS: Final = "gen_ai.usage.reasoning_tokens"
 TRACELOOP_REQUEST_TYPE: Final = "llm.request.type"
+# pydantic-ai: reasoning only under its provider-detail keys (OpenAI's name, Gemini's name),
+# cache reads also there (read only when the canonical key is absent: the same count).
+PYDANTIC_REASONING_TOKENS: Final = "gen_ai.usage.details.reasoning_tokens"
+PYDANTIC_THOUGHTS_TOKENS: Final = "gen_ai.usage.details.thoughts_tokens"
+PYDANTIC_CACHE_READ_TOKENS: Final = "gen_ai.usage.details.cache_read_tokens"
 TRACELOOP_MODEL_REQUEST_TYPES: Final = frozenset({"chat", "completion", "embedding"})
 OI_TOOL_NAME: Final = "tool.name"
 
@@ -76,3 +81,16 @@ RADIUM_SESSION_TAG_PREFIX: Final = "radium.session.tag."
 RADIUM_USAGE_CACHE_CREATION_1H: Final = "radium.usage.cache_creation_1h.input_tokens"
 
 DECISIONS: Final = ("accept", "reject", "modify", "auto_accept")
+
+# --- agent frameworks -----------------------------------------------------------------------
+OI_AGENT_NAME: Final = "agent.name"
+# OpenInference span kinds of an agent run: its top-level span opens a session of its own.
+OI_AGENT_KINDS: Final = frozenset({"AGENT", "CHAIN"})
+# Names frameworks report as the provider of a model call: the model tells the real one.
+FRAMEWORK_PROVIDERS: Final = frozenset(
+    {"strands-agents", "strands", "pydantic-ai", "pydantic_ai", "langchain", "crewai",
+     "smolagents", "llama_index", "llamaindex", "openai-agents", "openai_agents", "google_adk"}
+)  # fmt: skip
+# Tools frameworks call for their own bookkeeping (smolagents ends a run by calling
+# `final_answer`): not tool calls.
+FRAMEWORK_TOOLS: Final = frozenset({"final_answer"})

@@ -103,6 +103,16 @@ class IntervalUnion:
         if self._frozen_until is None or until > self._frozen_until:
             self._frozen_until = until
 
+    def absorb(self, other: IntervalUnion) -> None:
+        """Add every interval of ``other`` to this union.
+
+        Exact for the intervals ``other`` still holds; its frozen part, which no longer
+        knows where its intervals lay, is added as a length that overlaps nothing here.
+        """
+        self._frozen_total += other._frozen_total
+        for start, end in zip(other._starts, other._ends, strict=False):
+            self.add(start, end)
+
     @property
     def total_ns(self) -> int:
         """Length of the union so far, in nanoseconds."""

@@ -44,7 +44,12 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from radium_otel._internal import constants as k
-from radium_otel._internal.aggregate import ModelCall, SessionState, process_metadata
+from radium_otel._internal.aggregate import (
+    ModelCall,
+    SessionState,
+    add_conversation_id,
+    process_metadata,
+)
 from radium_otel._internal.errors import log_internal_error, warn_once
 from radium_otel._internal.record import SessionRecord
 from radium_otel._internal.store import is_safe_id
@@ -73,6 +78,7 @@ _TOKEN_KEYS: dict[str, tuple[str, ...]] = {
         k.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
         k.LEGACY_CACHE_READ_INPUT_TOKENS,
         k.OI_CACHE_READ_TOKENS,
+        k.PYDANTIC_CACHE_READ_TOKENS,
     ),
     "cache_creation_tokens": (
         k.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
@@ -84,6 +90,8 @@ _TOKEN_KEYS: dict[str, tuple[str, ...]] = {
         k.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
         k.TRACELOOP_REASONING_TOKENS,
         k.OI_REASONING_TOKENS,
+        k.PYDANTIC_REASONING_TOKENS,
+        k.PYDANTIC_THOUGHTS_TOKENS,
     ),
     "cache_creation_1h_tokens": (k.RADIUM_USAGE_CACHE_CREATION_1H,),
 }
@@ -98,11 +106,12 @@ _Open = tuple[SessionState, "int | None"]
 # as (name, error type or None, start_ns, end_ns). Collected only when metrics are recorded.
 _Measured = list[tuple[ReadableSpan, "ModelCall | tuple[str, str | None, int, int]"]]
 # What a finished span adds, read before the lock is taken (`_read_end`): span id, start,
-# end, kind, what it counts (a tool call as for the metrics, or a model call and the number
-# of token counts dropped), its decision attribute (or None), whether it failed, and the
-# span itself (for the metrics).
+# end, kind, what it counts (a tool call as for the metrics, or a model call, the number of
+# token counts dropped and its instrumentation scope), its decision attribute (or None),
+# whether it failed, the span itself (for the metrics), and the agent it ran when it is an
+# agent run (a name, "" when it has none; None: not an agent run).
 # (What it counts is typed by its kind, which mypy cannot follow through a tuple.)
-_Ended = tuple[int, int, int, int, Any, object, bool, "ReadableSpan | None"]
+_Ended = tuple[int, int, int, int, Any, object, bool, "ReadableSpan | None", "str | None"]
 
 
 class SessionSpanProcessor(SpanProcessor):
@@ -176,7 +185,7 @@ class SessionSpanProcessor(SpanProcessor):
                     state.end_ns = self._time_ns()
                 record = self._close(state, status or "completed")
         self._settle(folded, measured)
-        if state is None:
+        if state is None or record is None:
             return None
         self._publish(record)
         return record
@@ -186,7 +195,11 @@ class SessionSpanProcessor(SpanProcessor):
         now = self._time_ns()
         with self._lock:
             folded, measured = self._collect()
-            records = [s.to_record("active", now) for s in self._sessions.values()]
+            records = [
+                s.to_record("active", now)
+                for s in self._sessions.values()
+                if s.explicit or not (s.is_empty() or (s.provisional and not _confirmed(s)))
+            ]
         self._settle(folded, measured)
         return records
 
@@ -215,10 +228,12 @@ class SessionSpanProcessor(SpanProcessor):
         with self._lock:
             self._shut_down = True
             folded, measured = self._collect()
-            records = (folded or []) + [
-                self._close(s, "interrupted" if s.explicit and s.end_ns is None else "completed")
-                for s in list(self._sessions.values())
-            ]
+            records = folded or []
+            for state in list(self._sessions.values()):
+                status = "interrupted" if state.explicit and state.end_ns is None else "completed"
+                record = self._close(state, status)
+                if record is not None:
+                    records.append(record)
             self._open.clear()
             self._covered.clear()
         self._settle(records, measured)
@@ -259,7 +274,7 @@ class SessionSpanProcessor(SpanProcessor):
             if state is None or state.root_span_id is None:
                 parent_open = self._open.get(parent_id) if parent_id is not None else None
                 state = self._state_for(
-                    attrs, op, conv, parent_open[0] if parent_open else None, start_ns, span_id
+                    attrs, op, conv, parent_open[0] if parent_open else None, start_ns, span
                 )
                 if state is None:
                     return
@@ -280,19 +295,27 @@ class SessionSpanProcessor(SpanProcessor):
         conv: object,
         parent_state: SessionState | None,
         start_ns: int,
-        span_id: int,
+        span: Span,
     ) -> SessionState | None:
         """The session a starting span belongs to, opening one when the span starts it."""
+        span_id = span.context.span_id
+        root = bool(attrs.get(k.RADIUM_SESSION_ROOT))
         if isinstance(conv, str) and conv:
             known = self._sessions.get(conv)
             if known is not None and known.root_span_id is not None:
                 return known  # the common case: a span of an open session
             sid = _session_id(conv)
+            if not root:
+                # A session the user opened owns what runs inside it, whatever conversation
+                # id a framework gives its run (kept in the record, never a second session).
+                owner = self._user_session(parent_state)
+                if owner is not None and owner.id != sid:
+                    add_conversation_id(owner.metadata, conv)
+                    return owner
             if sid in self._closed:
                 self.late_spans += 1
                 return None
             state = self._sessions.get(sid)
-            root = bool(attrs.get(k.RADIUM_SESSION_ROOT))
             if state is None:
                 state = self._new_state(sid, start_ns=start_ns if root else None, explicit=root)
                 if sid != conv:
@@ -316,12 +339,32 @@ class SessionSpanProcessor(SpanProcessor):
             if current in self._closed:
                 self.late_spans += 1
                 return None
-        if op == k.OP_INVOKE_AGENT:
-            # A top-level agent run from another instrumentation opens its own session.
+        # A top-level span: an agent run opens its own session; a lone model or tool call
+        # belongs to the process's default session; any other span may still turn out to
+        # be an agent run (instrumentations that set attributes after the start), so it
+        # opens a provisional session, settled when it ends (`_fold`).
+        kind = _kind(attrs, op)
+        if _agent_run(attrs, op) is not None or not (kind or _has_usage(attrs)):
             state = self._new_state(str(uuid.uuid4()), start_ns=None, explicit=False)
             state.root_span_id = span_id
-            _describe(state, attrs.get(k.GEN_AI_AGENT_NAME), None)
+            if _agent_run(attrs, op) is None:
+                state.provisional = True
+                state.root_span = span
+            else:
+                _describe(state, _agent_name(span.name, attrs, op), None)
             return state
+        return self._default_state()
+
+    def _user_session(self, parent_state: SessionState | None) -> SessionState | None:
+        """The open session the user opened that a starting span runs in, if any."""
+        if parent_state is not None:
+            return parent_state if parent_state.explicit else None
+        current = session_context.get()
+        found = self._sessions.get(current) if current is not None else None
+        return found if found is not None and found.explicit else None
+
+    def _default_state(self) -> SessionState:
+        """The process's default session, opened when first needed (lock held)."""
         if self._default is None or self._default.id not in self._sessions:
             self._default = self._new_state(str(uuid.uuid4()), start_ns=None, explicit=False)
         return self._default
@@ -378,6 +421,8 @@ class SessionSpanProcessor(SpanProcessor):
                 measured = more if measured is None else measured + more
         if records or measured:
             self._settle(records, measured)
+        if self._opened:
+            self._announce_opened()
 
     def _fold_after_queue(
         self, ended: _Ended
@@ -422,7 +467,7 @@ class SessionSpanProcessor(SpanProcessor):
 
     def _fold(self, ended: _Ended) -> SessionRecord | None:
         """Add one finished span, read by `_read_end`, to its session (lock held)."""
-        span_id, start_ns, end_ns, kind, counted, decision, failed, span = ended
+        span_id, start_ns, end_ns, kind, counted, decision, failed, span, agent = ended
         entry = self._open.pop(span_id, None)
         if entry is None:
             return None  # started before this processor, or its session is closed
@@ -447,10 +492,9 @@ class SessionSpanProcessor(SpanProcessor):
                 if span is not None:  # (kept only while metrics are recorded)
                     self._measured.append((span, counted))
         elif kind == _MODEL and not covered:
-            call, drops = counted
+            call, drops, scope = counted
             state.dropped_attributes += drops
-            state.add_model_call(call)
-            if span is not None:
+            if state.add_request(call, scope) and span is not None:
                 self._measured.append((span, call))
             # Wrappers of this request (a decorated function around an instrumented client)
             # must not count it again.
@@ -464,6 +508,15 @@ class SessionSpanProcessor(SpanProcessor):
             self._count_decision(state, decision)
         # (Interval compaction runs inside the state's add_* methods, when it is due.)
         if state.root_span_id == span_id:
+            if state.provisional:
+                state.provisional, state.root_span = False, None
+                if agent is None:
+                    # Not an agent run after all: what it held is the default session's.
+                    del self._sessions[state.id]
+                    self._default_state().absorb(state)
+                    return None
+            if agent:
+                _describe(state, agent, None, replace=False)
             state.end_ns = end_ns
             return self._close(state, "failed" if failed else "completed")
         return None
@@ -476,14 +529,19 @@ class SessionSpanProcessor(SpanProcessor):
         state.add_decision(str(decision))
         return str(decision)
 
-    def _close(self, state: SessionState, status: str) -> SessionRecord:
-        """Remove ``state`` from the open sessions and return its final record (lock held)."""
+    def _close(self, state: SessionState, status: str) -> SessionRecord | None:
+        """Remove ``state`` from the open sessions and return its final record (lock held);
+        None for a session no user opened that counted nothing (never written), unless it
+        failed: an agent run that crashed before its first call is worth a record.
+        """
         self._sessions.pop(state.id, None)
         self._closed[state.id] = None
         if len(self._closed) > _CLOSED_REMEMBERED:
             self._closed.popitem(last=False)
         if self._default is state:
             self._default = None
+        if not state.explicit and status != "failed" and state.is_empty():
+            return None
         return state.to_record(status, self._time_ns())
 
     def _publish(self, record: SessionRecord) -> None:
@@ -521,25 +579,32 @@ def _read_end(span: ReadableSpan, measure: bool) -> _Ended | None:
     failed = span.status.status_code is StatusCode.ERROR
     decision = attrs.get(k.RADIUM_TOOL_DECISION)
     op = attrs.get(k.GEN_AI_OPERATION_NAME)
+    agent = None
     if op == k.OP_EXECUTE_TOOL:
         kind = _TOOL  # the common case, without the general classification
     else:
         kind = _kind(attrs, op) or (_MODEL if _has_usage(attrs) else 0)
+        if _agent_run(attrs, op):
+            agent = _agent_name(span.name, attrs, op)
     counted: Any = None
     if kind == _TOOL:
         name = attrs.get(k.GEN_AI_TOOL_NAME)
         if type(name) is not str or not name:
             name = _str(attrs.get(k.OI_TOOL_NAME)) or span.name
-        if failed or attrs.get(k.RADIUM_TOOL_OUTCOME) == "failure":
+        if name in k.FRAMEWORK_TOOLS:
+            kind = 0  # a framework's own bookkeeping, not a tool call
+        elif failed or attrs.get(k.RADIUM_TOOL_OUTCOME) == "failure":
             counted = (name, _error_type(span, attrs), start_ns, end_ns)
         else:
             counted = (name, None, start_ns, end_ns)
     elif kind == _MODEL:
-        counted = _model_call(span, attrs, start_ns, end_ns, failed)
+        call, drops = _model_call(span, attrs, start_ns, end_ns, failed)
+        scope = span.instrumentation_scope
+        counted = (call, drops, scope.name if scope is not None else "")
     # The span is kept only for the metrics: a queued span whose last reference is the
     # queue would otherwise be freed by the thread that folds it, under the lock.
     kept = span if measure else None
-    return (ctx.span_id, start_ns, end_ns, kind, counted, decision, failed, kept)
+    return (ctx.span_id, start_ns, end_ns, kind, counted, decision, failed, kept, agent)
 
 
 def _model_call(
@@ -581,6 +646,8 @@ def _model_call(
         or _str(attrs.get(k.OI_PROVIDER))
         or _str(attrs.get(k.OI_SYSTEM))
     )
+    if provider in k.FRAMEWORK_PROVIDERS:
+        provider = None  # a framework's name: the model tells the provider (pricing)
     # (The 1-hour part of the cache writes can't exceed them.)
     call = ModelCall(
         model, provider, start_ns, end_ns, failed, inp, out, read, write, reasoning,
@@ -646,6 +713,34 @@ def _kind(attrs: Mapping[str, Any], op: object) -> int:
     return 0
 
 
+def _agent_run(attrs: Mapping[str, Any], op: object) -> bool | None:
+    """True when the span is an agent run (``invoke_agent``, OpenInference AGENT or CHAIN),
+    else None.
+    """
+    if op == k.OP_INVOKE_AGENT:
+        return True
+    if op is None:
+        kind = attrs.get(k.OPENINFERENCE_SPAN_KIND)
+        if type(kind) is str and kind in k.OI_AGENT_KINDS:
+            return True
+    return None
+
+
+def _agent_name(span_name: str, attrs: Mapping[str, Any], op: object) -> str:
+    """The name of the agent an agent-run span ran ("" when it names none)."""
+    name = _str(attrs.get(k.GEN_AI_AGENT_NAME)) or _str(attrs.get(k.OI_AGENT_NAME))
+    if name is None and op is None and attrs.get(k.OPENINFERENCE_SPAN_KIND) == "AGENT":
+        # OpenInference names an agent's span after the agent (smolagents: "<agent>.run").
+        name = span_name.removesuffix(".run")
+    return name or ""
+
+
+def _confirmed(state: SessionState) -> bool:
+    """Whether a provisional session's root span says by now that it is an agent run."""
+    attrs = span_attributes(state.root_span)
+    return _agent_run(attrs, attrs.get(k.GEN_AI_OPERATION_NAME)) is not None
+
+
 def _has_usage(attrs: Mapping[str, Any]) -> bool:
     # SPEC: any ``gen_ai.usage.*`` attribute makes a model call, plus the fallback spellings.
     return any(key in _ALL_TOKEN_KEYS or key.startswith(k.GEN_AI_USAGE_PREFIX) for key in attrs)
@@ -698,8 +793,10 @@ def _tags(attrs: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _describe(state: SessionState, agent: object, tags: Mapping[str, str] | None) -> None:
-    if isinstance(agent, str) and agent:
+def _describe(
+    state: SessionState, agent: object, tags: Mapping[str, str] | None, *, replace: bool = True
+) -> None:
+    if isinstance(agent, str) and agent and (replace or "agent" not in state.metadata):
         state.metadata["agent"] = agent
     if tags:
         state.metadata.setdefault("tags", {}).update(tags)

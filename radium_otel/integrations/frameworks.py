@@ -26,6 +26,7 @@ FRAMEWORKS: dict[str, Target] = {
                 "native",
             ),
         ),
+        # (Its chat spans carry all the usage: reasoning as gen_ai.usage.details.*.)
     ),
     "openai-agents": Target(
         "agents",
@@ -37,6 +38,12 @@ FRAMEWORKS: dict[str, Target] = {
                 "OpenAIAgentsInstrumentor",
                 "openinference",
             ),
+            Package(
+                "opentelemetry-instrumentation-openai-agents",
+                "opentelemetry.instrumentation.openai_agents",
+                "OpenAIAgentsInstrumentor",
+                "traceloop",
+            ),
         ),
         clients=("openai",),
     ),
@@ -44,19 +51,26 @@ FRAMEWORKS: dict[str, Target] = {
         "langchain_core",
         "langchain-core",
         (
-            Package(
-                "openinference-instrumentation-langchain",
-                "openinference.instrumentation.langchain",
-                "LangChainInstrumentor",
-                "openinference",
-            ),
+            # Traceloop's first: its spans are the current context, so a client's span is
+            # a sibling of the LLM span in the same trace (counted once, in the run's
+            # session), and they carry gen_ai.agent.name / gen_ai.tool.name / error.type.
+            # OpenInference never makes its spans current: a client span escapes the run
+            # (a trace root without rad.session), and its agent name is only a span name.
             Package(
                 "opentelemetry-instrumentation-langchain",
                 "opentelemetry.instrumentation.langchain",
                 "LangchainInstrumentor",
                 "traceloop",
             ),
+            Package(
+                "openinference-instrumentation-langchain",
+                "openinference.instrumentation.langchain",
+                "LangChainInstrumentor",
+                "openinference",
+            ),
         ),
+        # (Traceloop's chat spans lack reasoning tokens, and the model that answered when
+        # streamed: the client's spans have both.)
         clients=_ALL_CLIENTS,
     ),
     "crewai": Target(

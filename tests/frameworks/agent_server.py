@@ -6,7 +6,8 @@ parallel, each get the same two answers):
 
 1. a request with no tool result in it → a call to the request's tool (the first it offers
    that is not a framework's own answer tool) with ``{"city": "Paris"}``;
-2. a request that carries a tool result → the final answer (as a call to ``final_answer``
+2. a request that carries a tool result (a ``tool`` message, or user text with smolagents'
+   ``Observation:`` / ``Error executing tool``) → the final answer (as a call to ``final_answer``
    when the request offers that tool: smolagents ends a run that way), with other usage.
 
 Both the Chat Completions API (``/v1/chat/completions``) and the Responses API
@@ -68,7 +69,7 @@ def serve_agent_turns(server: LLMServer) -> None:
 def _chat(request: Request) -> Response:
     body = request.json()
     messages = body.get("messages") or []
-    answered = any(isinstance(m, dict) and m.get("role") == "tool" for m in messages)
+    answered = any(_carries_tool_result(m) for m in messages)
     tools = [t.get("function", {}).get("name") for t in body.get("tools") or []]
     usage = USAGE[1] if answered else USAGE[0]
     message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
@@ -120,6 +121,27 @@ def _chat(request: Request) -> Response:
     if (body.get("stream_options") or {}).get("include_usage"):
         chunks.append(chunk | {"choices": [], "usage": chat_usage})
     return sse_response(chunks, delay_s=MODEL_S)
+
+
+# How frameworks that send tool results as user text (smolagents) mark them.
+_RESULT_MARKERS = ("Observation:", "Error executing tool")
+
+
+def _carries_tool_result(message: object) -> bool:
+    if not isinstance(message, dict):
+        return False
+    if message.get("role") == "tool":
+        return True
+    if message.get("role") != "user":
+        return False  # (a system prompt may explain the markers)
+    content = message.get("content")
+    parts = content if isinstance(content, list) else [{"text": content}]
+    return any(
+        isinstance(part, dict)
+        and isinstance(part.get("text"), str)
+        and any(marker in part["text"] for marker in _RESULT_MARKERS)
+        for part in parts
+    )
 
 
 def _delta(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
