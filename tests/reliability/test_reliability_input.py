@@ -173,7 +173,7 @@ _decision = st.one_of(
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(st.lists(st.none() | _count, min_size=5, max_size=5), max_size=6),
+    st.lists(st.lists(st.none() | _count, min_size=5, max_size=5), min_size=1, max_size=6),
     st.lists(_decision, max_size=6),
 )
 def test_every_bad_value_is_dropped_counted_and_stored(

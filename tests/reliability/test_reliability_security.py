@@ -150,7 +150,8 @@ def test_an_unsafe_conversation_id_is_stored_inside_the_folder(tmp_path: Path) -
             "gen_ai.conversation.id": evil,
         },
     ):
-        pass
+        with tracer.start_as_current_span("chat", attributes={"gen_ai.usage.input_tokens": 3}):
+            pass
     inst.shutdown()
     expected = str(uuid.uuid5(uuid.NAMESPACE_URL, "gen_ai.conversation.id:" + evil))
     assert sorted(p.name for p in sessions_folder(tmp_path).iterdir()) == [f"{expected}.json"]
