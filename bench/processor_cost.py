@@ -37,8 +37,10 @@ _S = 1_000_000_000
 _T0 = 1_700_000_000 * _S
 
 
-def run(workload: str, spans: int) -> None:
-    """Emit about ``spans`` spans of ``workload`` into a provider with the processor."""
+def run(workload: str, spans: int, processor_on: bool = True) -> None:
+    """Emit about ``spans`` spans of ``workload`` into a provider with the processor (or,
+    to measure what the SDK alone costs, without it).
+    """
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import set_span_in_context
 
@@ -47,7 +49,8 @@ def run(workload: str, spans: int) -> None:
     records: list[object] = []
     processor = SessionSpanProcessor(records.append)
     provider = TracerProvider()
-    provider.add_span_processor(processor)
+    if processor_on:
+        provider.add_span_processor(processor)
     fw = provider.get_tracer("openinference.instrumentation.framework")
     client = provider.get_tracer("opentelemetry.instrumentation.openai")
     chat: dict[str, AttributeValue] = {
@@ -95,14 +98,15 @@ def run(workload: str, spans: int) -> None:
     provider.shutdown()
 
 
-def instructions(tree: Path, workload: str, spans: int) -> int:
+def instructions(tree: Path, workload: str, spans: int, processor_on: bool = True) -> int:
     """Instructions of one run of ``workload`` with the radium_otel of ``tree``."""
+    bare = [] if processor_on else ["--no-processor"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RADIUM_", "OTEL_"))}
     env |= {"PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
     with tempfile.TemporaryDirectory(prefix="radium-bench-cg-") as tmp:
         done = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out", sys.executable,
-             "-m", "bench.processor_cost", "--worker", workload, "--spans", str(spans)],
+             "-m", "bench.processor_cost", "--worker", workload, "--spans", str(spans), *bare],
             capture_output=True, text=True, cwd=tree, env=env, timeout=1800, check=False,
         )  # fmt: skip
     found = _IREFS.search(done.stderr)
@@ -111,10 +115,10 @@ def instructions(tree: Path, workload: str, spans: int) -> int:
     return int(found.group(1).replace(",", ""))
 
 
-def per_span(tree: Path, workload: str, spans: int) -> float:
+def per_span(tree: Path, workload: str, spans: int, processor_on: bool = True) -> float:
     """Instructions per span: two run lengths, start-up cancels out."""
-    short = instructions(tree, workload, spans // 5)
-    long = instructions(tree, workload, spans)
+    short = instructions(tree, workload, spans // 5, processor_on)
+    long = instructions(tree, workload, spans, processor_on)
     return (long - short) / (spans - spans // 5)
 
 
@@ -123,18 +127,24 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=20_000)
     parser.add_argument("--compare", nargs="*", type=Path, default=[], metavar="TREE")
     parser.add_argument("--worker", choices=WORKLOADS, help=argparse.SUPPRESS)
+    parser.add_argument("--no-processor", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        run(args.worker, args.spans)
+        run(args.worker, args.spans, not args.no_processor)
         return
     trees = [*args.compare, ROOT]
-    print(f"instructions per span, {args.spans:,} spans a run (two lengths)")
-    print("| workload | " + " | ".join(str(t) for t in trees) + " | ratio last/first |")
-    print("| --- |" + " ---: |" * (len(trees) + 1))
+    print(f"instructions per span, {args.spans:,} spans a run (two lengths); processor: what")
+    print("the span costs with the processor minus what it costs the SDK alone")
+    print("| workload | SDK alone | " + " | ".join(f"{t}: span, processor" for t in trees)
+          + " | processor ratio last/first | span ratio last/first |")  # fmt: skip
+    print("| --- | ---: |" + " ---: |" * (len(trees) + 2))
     for workload in WORKLOADS:
-        counts = [per_span(tree, workload, args.spans) for tree in trees]
-        cells = " | ".join(f"{c:,.0f}" for c in counts)
-        print(f"| {workload} | {cells} | {counts[-1] / counts[0]:.3f} |")
+        sdk = per_span(ROOT, workload, args.spans, processor_on=False)
+        spans = [per_span(tree, workload, args.spans) for tree in trees]
+        own = [s - sdk for s in spans]
+        cells = " | ".join(f"{s:,.0f}, {o:,.0f}" for s, o in zip(spans, own, strict=True))
+        print(f"| {workload} | {sdk:,.0f} | {cells} | {own[-1] / own[0]:.3f} "
+              f"| {spans[-1] / spans[0]:.3f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -328,3 +328,16 @@ def test_each_real_request_counts_once_whatever_the_layers(
     assert record.cache_stats.cache_read_tokens == record.input_tokens  # the richer record
     assert [(m.model, m.provider) for m in record.model_usage] == [("gpt-4o-2024-08-06", "openai")]
     lay.provider.shutdown()
+
+
+def test_a_workflow_root_is_named_after_the_first_agent_that_names_itself(lay: Layers) -> None:
+    """OpenAI Agents SDK under OpenInference: "Agent workflow" around the "weather" agent,
+    whose name is set only when its span ends."""
+    root = lay.start("oi", "Agent workflow", 0, {OI_KIND: "AGENT"})
+    agent = lay.start("oi", "weather", 1, {OI_KIND: "AGENT"}, root)
+    lay.span("oi", "response", 2, 3, oi_llm("gpt-4o", 5, 1), agent)
+    agent.set_attribute("agent.name", "weather")
+    agent.end(end_time=ns(4))
+    root.end(end_time=ns(5))
+    (record,) = lay.records
+    assert record.metadata["agent"] == "weather"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -23,7 +22,7 @@ __all__ = ["ModelCall", "SessionState", "add_conversation_id"]
 _NS = 1_000_000_000
 COMPACT_STEP = 64  # intervals added between two compaction attempts
 HARD_CAP = 4096  # intervals held at most, even while a long-open span holds them back
-RECENT_REQUESTS = 64  # counted requests remembered for spotting a second record of one
+RECENT_REQUESTS = 32  # counted requests remembered for spotting a second record of one
 
 
 @dataclass(slots=True)
@@ -41,15 +40,6 @@ class ModelCall:
     cache_creation_tokens: int = 0
     reasoning_tokens: int = 0
     cache_creation_1h_tokens: int = 0
-
-
-@dataclass(slots=True)
-class _Seen:
-    """A counted request, remembered while another layer's record of it may still arrive."""
-
-    call: ModelCall
-    scope: str  # instrumentation scope of the span that reported it
-    matched: bool = False  # a second record of it was found already
 
 
 @dataclass(slots=True)
@@ -93,9 +83,10 @@ class SessionState:
         "open_starts",
         "provisional",
         "recent",
-        "recent_keys",
+        "recent_at",
         "root_span",
         "root_span_id",
+        "scope",
         "start_ns",
         "tools",
     )
@@ -132,9 +123,11 @@ class SessionState:
         # session. ``root_span`` is kept only while provisional, to look at it again.
         self.provisional = False
         self.root_span: object = None
-        # Recently counted requests by (input, output) tokens (`add_request`).
-        self.recent: dict[tuple[int, int], list[_Seen]] = {}
-        self.recent_keys: deque[tuple[int, int]] = deque()
+        # The last requests counted (`add_request`), a ring with its next slot, and the
+        # instrumentation scope of the first ("" once a second scope reported one).
+        self.recent: list[tuple[ModelCall, str] | None] = [None] * RECENT_REQUESTS
+        self.recent_at = 0
+        self.scope: str | None = None
 
     # --- feeding -------------------------------------------------------------------------
     def add_request(self, call: ModelCall, scope: str) -> bool:
@@ -149,38 +142,48 @@ class SessionState:
         record, so parallel identical requests still count one each. Returns whether
         ``call`` was counted as a new request.
         """
-        key = (call.input_tokens, call.output_tokens)
-        seen = self.recent.get(key)
-        if seen is not None:
-            for entry in seen:
-                first = entry.call
-                if entry.matched or entry.scope == scope or not _same_request(first, call):
-                    continue
-                entry.matched = True
-                if _detail(call) > _detail(first):
-                    self._tally(first, -1)
-                    richer = ModelCall(
+        if self.scope != scope:
+            if self.scope is None:
+                self.scope = scope
+            else:
+                self.scope = ""  # several layers: look for a second record from now on
+        if self.scope == "" and self._merge_second_record(call, scope):
+            return False
+        at = self.recent_at
+        self.recent[at] = (call, scope)
+        self.recent_at = (at + 1) % RECENT_REQUESTS
+        self.add_model_call(call)
+        return True
+
+    def _merge_second_record(self, call: ModelCall, scope: str) -> bool:
+        """Whether ``call`` is another layer's record of a recent request; if so, that
+        request keeps the richer usage of the two and leaves the ring (matched once).
+        """
+        recent = self.recent
+        for i, entry in enumerate(recent):
+            if entry is None or entry[1] == scope:
+                continue
+            first = entry[0]
+            if (
+                first.input_tokens != call.input_tokens
+                or first.output_tokens != call.output_tokens
+                or not _same_request(first, call)
+            ):
+                continue
+            recent[i] = None
+            if _detail(call) > _detail(first):
+                self._tally(first, -1)
+                self._tally(
+                    ModelCall(
                         call.model, call.provider, first.start_ns, first.end_ns,
                         call.error or first.error, call.input_tokens, call.output_tokens,
                         call.cache_read_tokens, call.cache_creation_tokens,
                         call.reasoning_tokens, call.cache_creation_1h_tokens,
-                    )  # fmt: skip
-                    self._tally(richer, 1)
-                    entry.call = richer
-                return False
-            seen.append(_Seen(call, scope))
-        else:
-            self.recent[key] = [_Seen(call, scope)]
-        keys = self.recent_keys
-        keys.append(key)
-        if len(keys) > RECENT_REQUESTS:
-            old = keys.popleft()
-            entries = self.recent[old]
-            del entries[0]
-            if not entries:
-                del self.recent[old]
-        self.add_model_call(call)
-        return True
+                    ),
+                    1,
+                )  # fmt: skip
+            return True
+        return False
 
     def _tally(self, call: ModelCall, sign: int) -> None:
         """Add (``sign`` 1) or take back (-1) a request's counts, not its time."""
@@ -202,7 +205,19 @@ class SessionState:
 
     def add_model_call(self, call: ModelCall) -> None:
         """Count one model request and its time."""
-        self._tally(call, 1)
+        # (`_tally` unrolled: this runs for every request, `_tally` only to swap one.)
+        acc = self.models.get((call.model, call.provider))
+        if acc is None:
+            acc = self.models[(call.model, call.provider)] = _ModelAcc()
+        acc.requests += 1
+        acc.errors += call.error
+        acc.input_tokens += call.input_tokens
+        acc.output_tokens += call.output_tokens
+        acc.cache_read_tokens += call.cache_read_tokens
+        acc.cache_creation_tokens += call.cache_creation_tokens
+        acc.reasoning_tokens += call.reasoning_tokens
+        acc.cache_creation_1h_tokens += call.cache_creation_1h_tokens
+        acc.latency_ns += max(0, call.end_ns - call.start_ns)
         self.api.add(call.start_ns, call.end_ns)
         if self.active.add(call.start_ns, call.end_ns) >= self.next_compact_at:
             self.maybe_compact()

@@ -108,10 +108,11 @@ _Measured = list[tuple[ReadableSpan, "ModelCall | tuple[str, str | None, int, in
 # What a finished span adds, read before the lock is taken (`_read_end`): span id, start,
 # end, kind, what it counts (a tool call as for the metrics, or a model call, the number of
 # token counts dropped and its instrumentation scope), its decision attribute (or None),
-# whether it failed, the span itself (for the metrics), and the agent it ran when it is an
-# agent run (a name, "" when it has none; None: not an agent run).
+# whether it failed, the span itself (for the metrics), and, when it is an agent run, the
+# agent's name as an attribute gives it (or None) and as its span name suggests (or "").
 # (What it counts is typed by its kind, which mypy cannot follow through a tuple.)
-_Ended = tuple[int, int, int, int, Any, object, bool, "ReadableSpan | None", "str | None"]
+_Agent = tuple["str | None", str]
+_Ended = tuple[int, int, int, int, Any, object, bool, "ReadableSpan | None", "_Agent | None"]
 
 
 class SessionSpanProcessor(SpanProcessor):
@@ -351,7 +352,7 @@ class SessionSpanProcessor(SpanProcessor):
                 state.provisional = True
                 state.root_span = span
             else:
-                _describe(state, _agent_name(span.name, attrs, op), None)
+                _describe(state, _agent_attribute(attrs), None)
             return state
         return self._default_state()
 
@@ -480,6 +481,10 @@ class SessionSpanProcessor(SpanProcessor):
             self.late_spans += 1  # its session closed (root ended) while it still ran
             return None
         state.open_starts.pop(span_id, None)
+        if agent is not None and agent[0] and "agent" not in state.metadata:
+            # The first agent that names itself names the session (an OpenInference root
+            # is a workflow; its agents' spans end first and carry their names).
+            state.metadata["agent"] = agent[0]
         if state.first_start_ns is None or start_ns < state.first_start_ns:
             state.first_start_ns = start_ns
         if state.last_end_ns is None or end_ns > state.last_end_ns:
@@ -515,8 +520,8 @@ class SessionSpanProcessor(SpanProcessor):
                     del self._sessions[state.id]
                     self._default_state().absorb(state)
                     return None
-            if agent:
-                _describe(state, agent, None, replace=False)
+            if agent is not None and "agent" not in state.metadata:
+                _describe(state, agent[0] or agent[1], None)
             state.end_ns = end_ns
             return self._close(state, "failed" if failed else "completed")
         return None
@@ -584,8 +589,8 @@ def _read_end(span: ReadableSpan, measure: bool) -> _Ended | None:
         kind = _TOOL  # the common case, without the general classification
     else:
         kind = _kind(attrs, op) or (_MODEL if _has_usage(attrs) else 0)
-        if _agent_run(attrs, op):
-            agent = _agent_name(span.name, attrs, op)
+        if (op is None or op == k.OP_INVOKE_AGENT) and _agent_run(attrs, op):
+            agent = (_agent_attribute(attrs), _agent_from_span_name(span.name, attrs, op))
     counted: Any = None
     if kind == _TOOL:
         name = attrs.get(k.GEN_AI_TOOL_NAME)
@@ -726,13 +731,20 @@ def _agent_run(attrs: Mapping[str, Any], op: object) -> bool | None:
     return None
 
 
-def _agent_name(span_name: str, attrs: Mapping[str, Any], op: object) -> str:
-    """The name of the agent an agent-run span ran ("" when it names none)."""
-    name = _str(attrs.get(k.GEN_AI_AGENT_NAME)) or _str(attrs.get(k.OI_AGENT_NAME))
-    if name is None and op is None and attrs.get(k.OPENINFERENCE_SPAN_KIND) == "AGENT":
-        # OpenInference names an agent's span after the agent (smolagents: "<agent>.run").
-        name = span_name.removesuffix(".run")
-    return name or ""
+def _agent_attribute(attrs: Mapping[str, Any]) -> str | None:
+    """The agent name an agent-run span's attributes give."""
+    return _str(attrs.get(k.GEN_AI_AGENT_NAME)) or _str(attrs.get(k.OI_AGENT_NAME))
+
+
+def _agent_from_span_name(span_name: str, attrs: Mapping[str, Any], op: object) -> str:
+    """The agent name an agent-run span's name suggests ("" when none): ``invoke_agent X``,
+    or OpenInference's span named after the agent (smolagents: ``<agent>.run``).
+    """
+    if op == k.OP_INVOKE_AGENT:
+        return span_name.removeprefix(k.OP_INVOKE_AGENT).strip()
+    if attrs.get(k.OPENINFERENCE_SPAN_KIND) == "AGENT":
+        return span_name.removesuffix(".run")
+    return ""  # a CHAIN is named after the code that runs it
 
 
 def _confirmed(state: SessionState) -> bool:

@@ -44,7 +44,9 @@ AGENT_NAME = {
     "smolagents": "weather",
     "strands": "weather",
 }
-TOOL_ERROR = dict.fromkeys(AGENT_NAME, "WeatherError")
+TOOL_ERROR = dict.fromkeys(AGENT_NAME, "WeatherError") | {
+    "openai-agents": "_OTHER",  # the SDK records no exception, only a redacted status
+}
 #: Frameworks whose run ends when a tool raises (pydantic-ai reports only `ModelRetry` to the
 #: model and re-raises anything else): one request, then the failed tool call.
 TOOL_ERROR_ENDS_RUN = frozenset({"pydantic-ai"})
