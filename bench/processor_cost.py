@@ -126,6 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spans", type=int, default=20_000)
     parser.add_argument("--compare", nargs="*", type=Path, default=[], metavar="TREE")
+    parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
     parser.add_argument("--worker", choices=WORKLOADS, help=argparse.SUPPRESS)
     parser.add_argument("--no-processor", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -138,7 +139,7 @@ def main() -> None:
     print("| workload | SDK alone | " + " | ".join(f"{t}: span, processor" for t in trees)
           + " | processor ratio last/first | span ratio last/first |")  # fmt: skip
     print("| --- | ---: |" + " ---: |" * (len(trees) + 2))
-    for workload in WORKLOADS:
+    for workload in args.workloads:
         sdk = per_span(ROOT, workload, args.spans, processor_on=False)
         spans = [per_span(tree, workload, args.spans) for tree in trees]
         own = [s - sdk for s in spans]

@@ -152,7 +152,22 @@ class SessionState:
         at = self.recent_at
         self.recent[at] = (call, scope)
         self.recent_at = (at + 1) % RECENT_REQUESTS
-        self.add_model_call(call)
+        # Count it and its time (`_tally` unrolled: this runs for every request).
+        acc = self.models.get((call.model, call.provider))
+        if acc is None:
+            acc = self.models[(call.model, call.provider)] = _ModelAcc()
+        acc.requests += 1
+        acc.errors += call.error
+        acc.input_tokens += call.input_tokens
+        acc.output_tokens += call.output_tokens
+        acc.cache_read_tokens += call.cache_read_tokens
+        acc.cache_creation_tokens += call.cache_creation_tokens
+        acc.reasoning_tokens += call.reasoning_tokens
+        acc.cache_creation_1h_tokens += call.cache_creation_1h_tokens
+        acc.latency_ns += max(0, call.end_ns - call.start_ns)
+        self.api.add(call.start_ns, call.end_ns)
+        if self.active.add(call.start_ns, call.end_ns) >= self.next_compact_at:
+            self.maybe_compact()
         return True
 
     def _merge_second_record(self, call: ModelCall, scope: str) -> bool:
@@ -202,25 +217,6 @@ class SessionState:
         acc.latency_ns += sign * max(0, call.end_ns - call.start_ns)
         if acc.requests <= 0:
             del self.models[key]
-
-    def add_model_call(self, call: ModelCall) -> None:
-        """Count one model request and its time."""
-        # (`_tally` unrolled: this runs for every request, `_tally` only to swap one.)
-        acc = self.models.get((call.model, call.provider))
-        if acc is None:
-            acc = self.models[(call.model, call.provider)] = _ModelAcc()
-        acc.requests += 1
-        acc.errors += call.error
-        acc.input_tokens += call.input_tokens
-        acc.output_tokens += call.output_tokens
-        acc.cache_read_tokens += call.cache_read_tokens
-        acc.cache_creation_tokens += call.cache_creation_tokens
-        acc.reasoning_tokens += call.reasoning_tokens
-        acc.cache_creation_1h_tokens += call.cache_creation_1h_tokens
-        acc.latency_ns += max(0, call.end_ns - call.start_ns)
-        self.api.add(call.start_ns, call.end_ns)
-        if self.active.add(call.start_ns, call.end_ns) >= self.next_compact_at:
-            self.maybe_compact()
 
     def add_tool_call(self, name: str, start_ns: int, end_ns: int, error_type: str | None) -> None:
         """Count one executed tool call (failed when ``error_type`` is set) and its time."""

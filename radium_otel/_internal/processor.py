@@ -604,8 +604,7 @@ def _read_end(span: ReadableSpan, measure: bool) -> _Ended | None:
             counted = (name, None, start_ns, end_ns)
     elif kind == _MODEL:
         call, drops = _model_call(span, attrs, start_ns, end_ns, failed)
-        scope = span.instrumentation_scope
-        counted = (call, drops, scope.name if scope is not None else "")
+        counted = (call, drops, _scope_name(span))
     # The span is kept only for the metrics: a queued span whose last reference is the
     # queue would otherwise be freed by the thread that folds it, under the lock.
     kept = span if measure else None
@@ -756,6 +755,16 @@ def _confirmed(state: SessionState) -> bool:
 def _has_usage(attrs: Mapping[str, Any]) -> bool:
     # SPEC: any ``gen_ai.usage.*`` attribute makes a model call, plus the fallback spellings.
     return any(key in _ALL_TOKEN_KEYS or key.startswith(k.GEN_AI_USAGE_PREFIX) for key in attrs)
+
+
+def _scope_name(span: ReadableSpan) -> str:
+    """The name of the instrumentation scope that made ``span`` ("" when it has none).
+
+    Read from the SDK's field when there is one (the public property costs two calls per
+    model span); checked by a test.
+    """
+    scope = getattr(span, "_instrumentation_scope", None) or span.instrumentation_scope
+    return scope.name if scope is not None else ""
 
 
 def _str(value: object) -> str | None:

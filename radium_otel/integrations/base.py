@@ -27,18 +27,17 @@ class Package:
     module: str
     instrumentor: str
     family: str = "otel"
+    # Client libraries whose own instrumentation is turned on with this package because
+    # their spans carry usage this package's lack (cached and reasoning tokens), and sit in
+    # the same trace as its spans; the processor counts a request recorded by both once
+    # (SPEC "One request counts once").
+    clients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A library radium can trace.
-
-    ``clients``: client libraries whose own instrumentation is turned on with this one
-    because their spans carry usage the framework's lack (cached and reasoning tokens); the
-    processor counts a request recorded by both once (SPEC "One request counts once").
-    """
+    """A library radium can trace, and the packages that can trace it."""
 
     library: str  # the module whose presence says the library is installed
     dist: str  # its pip name
     packages: tuple[Package, ...]  # in order of preference
-    clients: tuple[str, ...] = ()

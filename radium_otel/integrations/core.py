@@ -87,8 +87,8 @@ def instrument(radium: Radium, names: Iterable[str] = ()) -> dict[str, str | Non
 
     ``names`` are client libraries and agent frameworks (`SUPPORTED`). Returns name → pip
     name of the package that traces it, or None when none could be enabled (a warning says
-    why, and what to install). A framework's ``clients`` whose library is installed are
-    instrumented with it, and listed too. Idempotent: a name already instrumented for
+    why, and what to install). The ``clients`` of a framework's package whose library is
+    installed are instrumented with it, and listed too. Idempotent: a name already instrumented for
     ``radium`` is left as it is; one instrumented for another instance (an earlier
     `configure`) moves to this one. With no ``names``, only the libraries that are
     installed are looked at, and a missing package is logged at INFO level. Raises
@@ -107,9 +107,10 @@ def instrument(radium: Radium, names: Iterable[str] = ()) -> dict[str, str | Non
     with _lock:
         result = {name: _instrument_one(radium, name, explicit) for name in asked}
         for name in asked:
-            if result[name] is None:
+            enabled = _enabled.get(name)
+            if result[name] is None or enabled is None:
                 continue
-            for client in SUPPORTED[name].clients:
+            for client in enabled.package.clients:
                 if client not in result and _installed(SUPPORTED[client].library):
                     result[client] = _instrument_one(radium, client, False)
         return result
