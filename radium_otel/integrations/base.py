@@ -32,6 +32,9 @@ class Package:
     # the same trace as its spans; the processor counts a request recorded by both once
     # (SPEC "One request counts once").
     clients: tuple[str, ...] = ()
+    # radium's own instrumentors (``module:Class``, the native interface) enabled and
+    # disabled with this package, for what no span of it says (e.g. the user's decisions).
+    companions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ class _Enabled:
     instrumentor: Any
     radium: Radium  # the instance whose providers it traces into
     owned: bool  # enabled here (False: the application had enabled it already)
+    companions: tuple[Any, ...] = ()  # the package's companions, enabled with it
 
 
 # Guards `_enabled` (client name → what traces it) and `_env_set`, and serialises enabling
@@ -155,7 +156,9 @@ def _instrument_one(radium: Radium, name: str, explicit: bool) -> str | None:
         if isinstance(enabled, str):
             problems.append(f"{package.dist}: {enabled}")
             continue
-        _enabled[name] = enabled
+        _enabled[name] = dataclasses.replace(
+            enabled, companions=_enable_companions(package, radium)
+        )
         logger.info("radium-otel: %s is traced by %s", name, package.dist)
         return package.dist
     if problems:
@@ -203,6 +206,25 @@ def _enable(package: Package, radium: Radium) -> _Enabled | str:
     if not getattr(instrumentor, "is_instrumented_by_opentelemetry", True):
         return "did not instrument"
     return _Enabled(package, instrumentor, radium, owned=True)
+
+
+def _enable_companions(package: Package, radium: Radium) -> tuple[Any, ...]:
+    """The package's companion instrumentors, enabled on ``radium``'s providers."""
+    enabled = []
+    for dotted in package.companions:
+        module, _, cls = dotted.partition(":")
+        try:
+            companion = getattr(importlib.import_module(module), cls)()
+            companion.instrument(
+                tracer_provider=radium.tracer_provider,
+                meter_provider=radium.export.meter_provider,
+                capture_content=radium.capture_content,
+            )
+        except Exception as exc:
+            logger.warning("radium-otel: %s not enabled: %s: %s", dotted, type(exc).__name__, exc)
+            continue
+        enabled.append(companion)
+    return tuple(enabled)
 
 
 def _dependency_conflict(instrumentor: Any) -> str | None:
@@ -317,6 +339,11 @@ def _settings_only(parameters: str) -> str | None:
 
 
 def _uninstrument(name: str, enabled: _Enabled) -> None:
+    for companion in enabled.companions:
+        try:
+            companion.uninstrument()
+        except Exception as exc:
+            logger.warning("radium-otel: could not turn off %s: %s", type(companion).__name__, exc)
     if not enabled.owned:
         return  # the application's to turn off
     _release_switch(enabled.package)
