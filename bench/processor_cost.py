@@ -3,7 +3,7 @@
 A provider carries the session processor alone (no exporter), and a tracer of a third-party
 scope emits agent turns the way instrumentations do, with explicit timestamps; callgrind
 counts instructions for two run lengths, so start-up cancels out, and the difference is
-divided by the extra spans. Workloads:
+divided by the extra spans (with the cyclic garbage collector off: see `main`). Workloads:
 
 - ``session``: inside one user session (``rad.session``'s context), per turn a chat span
   with usage and a tool span: what decorators and client instrumentations emit.
@@ -12,15 +12,19 @@ divided by the extra spans. Workloads:
   (cache detail on the client's), and a tool span: what a framework plus ``rad.instrument``
   emits; counts the rules for agent roots and one request counted once.
 
-``TREE`` arguments are copies of the repository (another version of radium_otel beside
-this bench/, e.g. ``git worktree add /tmp/before <commit> && cp -r bench /tmp/before/``)::
+``TREE`` arguments are copies of the repository, each a version of radium_otel with this
+bench/ beside it (default: this checkout alone). Give them paths of equal length: the
+length of the path shifts the count by up to ~1k instructions a span (measured), e.g.::
 
-    python -m bench.processor_cost [--spans 20000] [--compare TREE...]
+    git worktree add /tmp/rad-a <old commit> && cp -r bench /tmp/rad-a/
+    mkdir /tmp/rad-b && cp -r radium_otel bench /tmp/rad-b/
+    python -m bench.processor_cost --compare /tmp/rad-a /tmp/rad-b
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import subprocess
@@ -131,16 +135,21 @@ def main() -> None:
     parser.add_argument("--no-processor", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
+        # No cyclic collection while measuring: when a collection falls depends on every
+        # allocation of the process (one more or less moves a full collection in or out
+        # of the measured stretch, thousands of instructions per span); code paths are
+        # compared without it.
+        gc.disable()
         run(args.worker, args.spans, not args.no_processor)
         return
-    trees = [*args.compare, ROOT]
+    trees = args.compare or [ROOT]
     print(f"instructions per span, {args.spans:,} spans a run (two lengths); processor: what")
     print("the span costs with the processor minus what it costs the SDK alone")
     print("| workload | SDK alone | " + " | ".join(f"{t}: span, processor" for t in trees)
           + " | processor ratio last/first | span ratio last/first |")  # fmt: skip
     print("| --- | ---: |" + " ---: |" * (len(trees) + 2))
     for workload in args.workloads:
-        sdk = per_span(ROOT, workload, args.spans, processor_on=False)
+        sdk = per_span(trees[0], workload, args.spans, processor_on=False)
         spans = [per_span(tree, workload, args.spans) for tree in trees]
         own = [s - sdk for s in spans]
         cells = " | ".join(f"{s:,.0f}, {o:,.0f}" for s, o in zip(spans, own, strict=True))

@@ -343,13 +343,14 @@ def test_a_workflow_root_is_named_after_the_first_agent_that_names_itself(lay: L
     assert record.metadata["agent"] == "weather"
 
 
-def test_the_scope_name_is_read_from_the_sdk_field() -> None:
-    """`_scope_name` reads the SDK's private field; this fails loudly if the SDK renames it."""
-    from radium_otel._internal.processor import _scope_name
+def test_the_scope_is_read_from_the_sdk_field() -> None:
+    """`_scope` reads the SDK's private field; this fails loudly if the SDK renames it."""
+    from radium_otel._internal.processor import _scope
 
     provider = TracerProvider()
     span = provider.get_tracer("some.instrumentation").start_span("x")
     span.end()
     assert isinstance(span, Span)
     assert span._instrumentation_scope is span.instrumentation_scope
-    assert _scope_name(span) == "some.instrumentation"
+    scope = _scope(span)
+    assert scope is not None and scope.name == "some.instrumentation"

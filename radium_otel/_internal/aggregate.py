@@ -87,6 +87,7 @@ class SessionState:
         "root_span",
         "root_span_id",
         "scope",
+        "scopes",
         "start_ns",
         "tools",
     )
@@ -123,14 +124,15 @@ class SessionState:
         # session. ``root_span`` is kept only while provisional, to look at it again.
         self.provisional = False
         self.root_span: object = None
-        # The last requests counted (`add_request`), a ring with its next slot, and the
-        # instrumentation scope of the first ("" once a second scope reported one).
-        self.recent: list[tuple[ModelCall, str] | None] = [None] * RECENT_REQUESTS
+        # The last requests counted (`add_request`), a ring with its next slot; the
+        # instrumentation scope of the first, and whether another scope reported one since.
+        self.recent: list[tuple[ModelCall, object] | None] = [None] * RECENT_REQUESTS
         self.recent_at = 0
-        self.scope: str | None = None
+        self.scope: object = None
+        self.scopes = False
 
     # --- feeding -------------------------------------------------------------------------
-    def add_request(self, call: ModelCall, scope: str) -> bool:
+    def add_request(self, call: ModelCall, scope: object) -> bool:
         """Count ``call`` unless it is a second record of a request counted already.
 
         SPEC "One request counts once": two layers (a framework's LLM span and the client
@@ -140,14 +142,15 @@ class SessionState:
         again: the one with richer usage (cache and reasoning detail, a provider) stays
         counted, with the time of the first. Each counted request absorbs at most one such
         record, so parallel identical requests still count one each. Returns whether
-        ``call`` was counted as a new request.
+        ``call`` was counted as a new request. ``scope`` is the span's instrumentation scope
+        (compared by identity here, by name when looking for a second record).
         """
-        if self.scope != scope:
+        if self.scope is not scope:
             if self.scope is None:
                 self.scope = scope
             else:
-                self.scope = ""  # several layers: look for a second record from now on
-        if self.scope == "" and self._merge_second_record(call, scope):
+                self.scopes = True  # several layers: look for a second record from now on
+        if self.scopes and self._merge_second_record(call, scope):
             return False
         at = self.recent_at
         self.recent[at] = (call, scope)
@@ -170,13 +173,14 @@ class SessionState:
             self.maybe_compact()
         return True
 
-    def _merge_second_record(self, call: ModelCall, scope: str) -> bool:
+    def _merge_second_record(self, call: ModelCall, scope: object) -> bool:
         """Whether ``call`` is another layer's record of a recent request; if so, that
         request keeps the richer usage of the two and leaves the ring (matched once).
         """
         recent = self.recent
+        layer = getattr(scope, "name", scope)
         for i, entry in enumerate(recent):
-            if entry is None or entry[1] == scope:
+            if entry is None or entry[1] is scope or getattr(entry[1], "name", entry[1]) == layer:
                 continue
             first = entry[0]
             if (
@@ -186,7 +190,10 @@ class SessionState:
             ):
                 continue
             recent[i] = None
-            if _detail(call) > _detail(first):
+            detail, first_detail = _detail(call), _detail(first)
+            if detail > first_detail or (
+                detail == first_detail and len(call.model) > len(first.model)  # dated name
+            ):
                 self._tally(first, -1)
                 self._tally(
                     ModelCall(

@@ -74,6 +74,9 @@ MODEL_OPERATIONS: Final = frozenset(
 # --- radium's own keys ----------------------------------------------------------------------
 RADIUM_TOOL_OUTCOME: Final = "radium.tool.outcome"  # "success" | "failure"
 RADIUM_TOOL_DECISION: Final = "radium.tool.decision"  # accept | reject | modify | auto_accept
+# On the span of a tool call that did not run: "pending" (the run stopped to ask the user),
+# "rejected" (refused by a standing rule; it carries the reject decision too).
+RADIUM_TOOL_APPROVAL: Final = "radium.tool.approval"
 RADIUM_SESSION_ROOT: Final = "radium.session.root"  # True on the span that rad.session() opens
 RADIUM_SESSION_TAG_PREFIX: Final = "radium.session.tag."
 # Part of gen_ai.usage.cache_creation.input_tokens written with a 1-hour cache lifetime
@@ -84,6 +87,8 @@ DECISIONS: Final = ("accept", "reject", "modify", "auto_accept")
 
 # --- agent frameworks -----------------------------------------------------------------------
 OI_AGENT_NAME: Final = "agent.name"
+OI_GRAPH_NODE_ID: Final = "graph.node.id"  # an AGENT span's agent (CrewAI: its role)
+OI_FINISH_REASON: Final = "llm.finish_reason"
 # OpenInference span kinds of an agent run: its top-level span opens a session of its own.
 OI_AGENT_KINDS: Final = frozenset({"AGENT", "CHAIN"})
 # Names frameworks report as the provider of a model call: the model tells the real one.

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import StatusCode
 
 from radium_otel._internal import constants as k
@@ -275,7 +276,13 @@ class SessionSpanProcessor(SpanProcessor):
             if state is None or state.root_span_id is None:
                 parent_open = self._open.get(parent_id) if parent_id is not None else None
                 state = self._state_for(
-                    attrs, op, conv, parent_open[0] if parent_open else None, start_ns, span
+                    attrs,
+                    op,
+                    conv,
+                    parent_open[0] if parent_open else None,
+                    start_ns,
+                    span_id,
+                    span,
                 )
                 if state is None:
                     return
@@ -296,16 +303,16 @@ class SessionSpanProcessor(SpanProcessor):
         conv: object,
         parent_state: SessionState | None,
         start_ns: int,
+        span_id: int,
         span: Span,
     ) -> SessionState | None:
         """The session a starting span belongs to, opening one when the span starts it."""
-        span_id = span.context.span_id
-        root = bool(attrs.get(k.RADIUM_SESSION_ROOT))
         if isinstance(conv, str) and conv:
             known = self._sessions.get(conv)
             if known is not None and known.root_span_id is not None:
                 return known  # the common case: a span of an open session
             sid = _session_id(conv)
+            root = bool(attrs.get(k.RADIUM_SESSION_ROOT))
             if not root:
                 # A session the user opened owns what runs inside it, whatever conversation
                 # id a framework gives its run (kept in the record, never a second session).
@@ -586,7 +593,9 @@ def _read_end(span: ReadableSpan, measure: bool) -> _Ended | None:
     op = attrs.get(k.GEN_AI_OPERATION_NAME)
     agent = None
     if op == k.OP_EXECUTE_TOOL:
-        kind = _TOOL  # the common case, without the general classification
+        kind = _TOOL  # the common cases first, without the general classification
+    elif op == k.OP_CHAT:
+        kind = _MODEL
     else:
         kind = _kind(attrs, op) or (_MODEL if _has_usage(attrs) else 0)
         if (op is None or op == k.OP_INVOKE_AGENT) and _agent_run(attrs, op):
@@ -596,15 +605,25 @@ def _read_end(span: ReadableSpan, measure: bool) -> _Ended | None:
         name = attrs.get(k.GEN_AI_TOOL_NAME)
         if type(name) is not str or not name:
             name = _str(attrs.get(k.OI_TOOL_NAME)) or span.name
-        if name in k.FRAMEWORK_TOOLS:
-            kind = 0  # a framework's own bookkeeping, not a tool call
+        if name in k.FRAMEWORK_TOOLS or k.RADIUM_TOOL_APPROVAL in attrs:
+            # A framework's own bookkeeping, or a call that waits for the user's approval
+            # (or was refused by rule, a decision): not a tool call.
+            kind = 0
         elif failed or attrs.get(k.RADIUM_TOOL_OUTCOME) == "failure":
             counted = (name, _error_type(span, attrs), start_ns, end_ns)
         else:
             counted = (name, None, start_ns, end_ns)
     elif kind == _MODEL:
-        call, drops = _model_call(span, attrs, start_ns, end_ns, failed)
-        counted = (call, drops, _scope_name(span))
+        if op is None:  # (not a GenAI semantic-convention span: other instrumentations' rules)
+            if not failed and _oi_not_a_request(attrs):
+                kind = 0
+            elif span.events:
+                # OpenInference ends a streamed request's span when the stream is handed
+                # over, and records its first token and usage later: it ends at its last event.
+                end_ns = max(end_ns, span.events[-1].timestamp)
+        if kind:
+            call, drops = _model_call(span, attrs, start_ns, end_ns, failed)
+            counted = (call, drops, _scope(span))
     # The span is kept only for the metrics: a queued span whose last reference is the
     # queue would otherwise be freed by the thread that folds it, under the lock.
     kept = span if measure else None
@@ -731,8 +750,13 @@ def _agent_run(attrs: Mapping[str, Any], op: object) -> bool | None:
 
 
 def _agent_attribute(attrs: Mapping[str, Any]) -> str | None:
-    """The agent name an agent-run span's attributes give."""
-    return _str(attrs.get(k.GEN_AI_AGENT_NAME)) or _str(attrs.get(k.OI_AGENT_NAME))
+    """The agent name an agent-run span's attributes give (an OpenInference AGENT span's
+    graph node is its agent; a CHAIN's is a step of the graph).
+    """
+    name = _str(attrs.get(k.GEN_AI_AGENT_NAME)) or _str(attrs.get(k.OI_AGENT_NAME))
+    if name is None and attrs.get(k.OPENINFERENCE_SPAN_KIND) == "AGENT":
+        name = _str(attrs.get(k.OI_GRAPH_NODE_ID))
+    return name
 
 
 def _agent_from_span_name(span_name: str, attrs: Mapping[str, Any], op: object) -> str:
@@ -752,19 +776,28 @@ def _confirmed(state: SessionState) -> bool:
     return _agent_run(attrs, attrs.get(k.GEN_AI_OPERATION_NAME)) is not None
 
 
+def _oi_not_a_request(attrs: Mapping[str, Any]) -> bool:
+    """An OpenInference LLM span with no token count and no finish reason did not request
+    anything (LlamaIndex's ``*._prepare_chat_with_tools``): a request that failed has an
+    error status, one that answered has a finish reason, even streamed without usage.
+    """
+    if attrs.get(k.OPENINFERENCE_SPAN_KIND) != "LLM" or k.OI_FINISH_REASON in attrs:
+        return False
+    return not any(key in _ALL_TOKEN_KEYS for key in attrs)
+
+
 def _has_usage(attrs: Mapping[str, Any]) -> bool:
     # SPEC: any ``gen_ai.usage.*`` attribute makes a model call, plus the fallback spellings.
     return any(key in _ALL_TOKEN_KEYS or key.startswith(k.GEN_AI_USAGE_PREFIX) for key in attrs)
 
 
-def _scope_name(span: ReadableSpan) -> str:
-    """The name of the instrumentation scope that made ``span`` ("" when it has none).
+def _scope(span: ReadableSpan) -> InstrumentationScope | None:
+    """The instrumentation scope that made ``span``: the layer that recorded it.
 
-    Read from the SDK's field when there is one (the public property costs two calls per
-    model span); checked by a test.
+    Read from the SDK's field when there is one (the public property costs a call per model
+    span); checked by a test.
     """
-    scope = getattr(span, "_instrumentation_scope", None) or span.instrumentation_scope
-    return scope.name if scope is not None else ""
+    return getattr(span, "_instrumentation_scope", None) or span.instrumentation_scope
 
 
 def _str(value: object) -> str | None:

@@ -42,6 +42,7 @@ FRAMEWORKS: dict[str, Target] = {
                 "OpenAIAgentsInstrumentor",
                 "openinference",
                 clients=("openai",),
+                companions=("radium_otel.integrations.openai_agents:ApprovalRecorder",),
             ),
             Package(
                 "opentelemetry-instrumentation-openai-agents",
@@ -68,25 +69,32 @@ FRAMEWORKS: dict[str, Target] = {
                 "LangchainInstrumentor",
                 "traceloop",
                 clients=_ALL_CLIENTS,
+                companions=("radium_otel.integrations.langchain:HITLDecisionRecorder",),
             ),
             Package(
                 "openinference-instrumentation-langchain",
                 "openinference.instrumentation.langchain",
                 "LangChainInstrumentor",
                 "openinference",
+                companions=("radium_otel.integrations.langchain:HITLDecisionRecorder",),
             ),
         ),
     ),
-    # Not yet tested against the real frameworks (no clients turned on with them).
     "crewai": Target(
         "crewai",
         "crewai",
         (
+            # (Its spans are the current context but carry no model calls at all: the
+            # client's spans are the requests, children of its AGENT span. Traceloop's
+            # opentelemetry-instrumentation-crewai is not used: no tool spans, no model
+            # spans for CrewAI's native providers, and task text and answers on its spans
+            # whatever the content switch says.)
             Package(
                 "openinference-instrumentation-crewai",
                 "openinference.instrumentation.crewai",
                 "CrewAIInstrumentor",
                 "openinference",
+                clients=_ALL_CLIENTS,
             ),
         ),
     ),
@@ -123,11 +131,14 @@ FRAMEWORKS: dict[str, Target] = {
         "google.adk",
         "google-adk",
         (
+            # (Its generate_content spans carry all the usage: cached and thoughts tokens.
+            # OpenInference's instrumentation (1.0.5) suppresses them and records no LLM
+            # span in their place with google-adk 2.13: no usage at all.)
             Package(
-                "openinference-instrumentation-google-adk",
-                "openinference.instrumentation.google_adk",
+                "radium-otel",
+                "radium_otel.integrations.google_adk",
                 "GoogleADKInstrumentor",
-                "openinference",
+                "native",
             ),
         ),
     ),
@@ -135,11 +146,16 @@ FRAMEWORKS: dict[str, Target] = {
         "llama_index.core",
         "llama-index-core",
         (
+            # (Its LLM spans carry cached and reasoning tokens but only the requested model:
+            # the client's spans have the model that answered, nested in its LLM span, or
+            # beside it when streamed. Traceloop's package makes no LLM or tool spans for
+            # the workflow agents, only its ``task`` spans.)
             Package(
                 "openinference-instrumentation-llama-index",
                 "openinference.instrumentation.llama_index",
                 "LlamaIndexInstrumentor",
                 "openinference",
+                clients=_ALL_CLIENTS,
             ),
         ),
     ),

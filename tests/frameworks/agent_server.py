@@ -13,6 +13,10 @@ parallel, each get the same two answers):
 Both the Chat Completions API (``/v1/chat/completions``) and the Responses API
 (``/v1/responses``) are served, plain or streamed (``"stream": true``; Chat Completions sends
 its usage chunk only when ``stream_options.include_usage`` asks for it, as OpenAI does).
+So is the Gemini API (``/v1beta/models/{model}:generateContent``, and
+``:streamGenerateContent?alt=sse``), for the base URL without ``/v1``: a request whose
+contents carry a ``functionResponse`` part is answered, any other gets a ``functionCall``;
+its model version is `GEMINI_MODEL`.
 `USAGE` is what each of the two requests reports, so tests know the exact totals.
 """
 
@@ -23,11 +27,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from byo.gemini_api import GENERATE_PATH, STREAM_PATH
+from byo.gemini_api import usage as gemini_usage
 from byo.llm_server import LLMServer, Request, Response, json_response, sse_response
 
 __all__ = [
     "ANSWER",
     "CITY",
+    "GEMINI_MODEL",
     "MODEL",
     "RESPONSE_MODEL",
     "USAGE",
@@ -37,6 +44,7 @@ __all__ = [
 
 MODEL = "gpt-4o-mini"
 RESPONSE_MODEL = "gpt-4o-mini-2024-07-18"  # what the "API" says answered
+GEMINI_MODEL = "gemini-2.5-flash"  # the Gemini API's modelVersion
 CITY = "Paris"
 ANSWER = "It is sunny in Paris."
 ANSWER_TOOLS = frozenset({"final_answer", "final_result"})  # frameworks' own answer tools
@@ -61,6 +69,8 @@ def serve_agent_turns(server: LLMServer) -> None:
     """Route both APIs of ``server`` to the stub model."""
     server.add("POST", r"(/v1)?/chat/completions", _chat)
     server.add("POST", r"(/v1)?/responses", _responses)
+    server.add("POST", GENERATE_PATH, _gemini)
+    server.add("POST", STREAM_PATH, _gemini_stream)
 
 
 # --- Chat Completions -----------------------------------------------------------------------
@@ -222,3 +232,78 @@ def _responses(request: Request) -> Response:
                                 "response": response}),
     ]  # fmt: skip
     return sse_response(events, done=False, delay_s=MODEL_S)
+
+
+# --- Gemini API -----------------------------------------------------------------------------
+
+
+def _gemini_turn(request: Request) -> tuple[Usage, list[dict[str, Any]]]:
+    """The usage and the answer's parts for a ``generateContent`` request."""
+    body = request.json()
+    answered = any(
+        isinstance(part, dict) and "functionResponse" in part
+        for content in body.get("contents") or []
+        if isinstance(content, dict)
+        for part in content.get("parts") or []
+    )
+    tools = [
+        declaration.get("name")
+        for tool in body.get("tools") or []
+        if isinstance(tool, dict)
+        for declaration in tool.get("functionDeclarations") or []
+        if isinstance(declaration, dict)
+    ]
+    call = _next_call(tools, answered)
+    if call is None:
+        parts: list[dict[str, Any]] = [{"text": ANSWER}]
+    else:
+        parts = [{"functionCall": {"name": call[0], "args": call[1]}}]
+    return (USAGE[1] if answered else USAGE[0]), parts
+
+
+def _gemini_usage(usage: Usage, *, final: bool = True) -> dict[str, Any]:
+    """Gemini's ``usageMetadata`` for `usage` (its candidates exclude the thoughts);
+    not ``final``: the prompt counts only, as a stream's first chunks report them.
+    """
+    return gemini_usage(
+        usage.input_tokens,
+        usage.output_tokens - usage.reasoning_tokens if final else None,
+        cached=usage.cached_tokens,
+        thoughts=usage.reasoning_tokens if final else 0,
+    )
+
+
+def _gemini_body(
+    parts: list[dict[str, Any]], usage: dict[str, Any], *, final: bool
+) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
+    if final:
+        candidate["finishReason"] = "STOP"
+    return {
+        "candidates": [candidate],
+        "usageMetadata": usage,
+        "modelVersion": GEMINI_MODEL,
+        "responseId": "stub-gemini-response",
+    }
+
+
+def _gemini(request: Request) -> Response:
+    usage, parts = _gemini_turn(request)
+    body = _gemini_body(parts, _gemini_usage(usage), final=True)
+    return json_response(200, body, delay_s=MODEL_S)
+
+
+def _gemini_stream(request: Request) -> Response:
+    """``alt=sse``: a function call in one chunk; an answer in two, the usage so far in
+    each (the prompt only, then all of it), the last with ``finishReason``.
+    """
+    usage, parts = _gemini_turn(request)
+    if "text" not in parts[0]:
+        chunks = [_gemini_body(parts, _gemini_usage(usage), final=True)]
+    else:
+        head, tail = ANSWER[:10], ANSWER[10:]
+        chunks = [
+            _gemini_body([{"text": head}], _gemini_usage(usage, final=False), final=False),
+            _gemini_body([{"text": tail}], _gemini_usage(usage), final=True),
+        ]
+    return sse_response(chunks, done=False, delay_s=MODEL_S)

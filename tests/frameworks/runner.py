@@ -7,8 +7,9 @@ the variant says, shuts radium down and writes the finished spans to
 ``WORKSPACE/spans.json`` beside the session records (read back by `byo.runner.outcome`).
 
 Variants: ``plain``, ``failing_tool`` and ``streaming`` run once inside ``rad.session``;
-``no_session`` runs once and ``two_runs`` twice without one; ``with_openai`` runs once inside
-``rad.session`` with ``rad.instrument(FW, "openai")``.
+``no_session`` runs once and ``two_runs`` twice without one; ``with_client`` runs once inside
+``rad.session`` with the model's client library instrumented too (``rad.instrument(FW,
+CLIENT)``: the agent module's ``CLIENT``, ``"openai"`` when it has none).
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from byo.runner import SPANS_FILE, SpanInfo
 
 from radium_otel.testing import isolated
 
-VARIANTS = ("plain", "failing_tool", "streaming", "no_session", "two_runs", "with_openai")
+VARIANTS = ("plain", "failing_tool", "streaming", "no_session", "two_runs", "with_client")
 SESSION_AGENT = "weather-session"  # the agent name the user's rad.session gives
 
 
 def main(argv: list[str]) -> int:
     framework, variant, base_url, workspace = argv
     agent = importlib.import_module(f"frameworks.agents.{framework.replace('-', '_')}")
-    names = [agent.INSTRUMENT] + (["openai"] if variant == "with_openai" else [])
+    client = getattr(agent, "CLIENT", "openai")
+    names = [agent.INSTRUMENT] + ([client] if variant == "with_client" else [])
     with isolated(Path(workspace)) as (rad, exporter):
         enabled = rad.instrument(*names)
         missing = [name for name, dist in enabled.items() if dist is None and name in names]

@@ -2,7 +2,7 @@
 
 Each framework runs in its venv (``.venv/fw-<name>``, made by ``scripts/bootstrap.sh`` from
 ``requirements/<name>.txt``) as a subprocess (`frameworks.runner`), once per variant:
-``plain``, ``failing_tool``, ``streaming`` and ``with_openai`` inside ``rad.session``,
+``plain``, ``failing_tool``, ``streaming`` and ``with_client`` inside ``rad.session``,
 ``no_session`` (one run) and ``two_runs`` without one. Every run is the same agent turn
 (`agent_server`: 2 model requests, 1 ``get_weather`` call), so the exact figures of every
 session are known: requests, tokens with cache and reasoning detail, tool calls, failures
@@ -29,16 +29,19 @@ from byo.venvs import ROOT, TESTS, TIMEOUT_S, venv_python
 
 from radium_otel._internal.record import SessionRecord
 
-from .agent_server import RESPONSE_MODEL, USAGE, serve_agent_turns
+from .agent_server import GEMINI_MODEL, RESPONSE_MODEL, USAGE, serve_agent_turns
 from .runner import SESSION_AGENT, VARIANTS
 
 FRAMEWORKS = sorted(p.stem for p in (TESTS / "frameworks" / "requirements").glob("*.txt"))
-IN_SESSION = ("plain", "failing_tool", "streaming", "with_openai")
+IN_SESSION = ("plain", "failing_tool", "streaming", "with_client")
 
 #: The agent name each framework's spans report (without rad.session), and the error type
 #: its spans give a tool that raised `WeatherError`.
-AGENT_NAME = {
+AGENT_NAME: dict[str, str | None] = {
+    "crewai": "weather",  # its role, as the AGENT span's graph node
+    "google-adk": "weather",
     "langchain": "weather",
+    "llama-index": None,  # a workflow agent's run is a CHAIN named FunctionAgent.run
     "openai-agents": "weather",
     "pydantic-ai": "weather",
     "smolagents": "weather",
@@ -49,7 +52,13 @@ TOOL_ERROR = dict.fromkeys(AGENT_NAME, "WeatherError") | {
 }
 #: Frameworks whose run ends when a tool raises (pydantic-ai reports only `ModelRetry` to the
 #: model and re-raises anything else): one request, then the failed tool call.
-TOOL_ERROR_ENDS_RUN = frozenset({"pydantic-ai"})
+TOOL_ERROR_ENDS_RUN = frozenset({"google-adk", "pydantic-ai"})
+#: (model, provider) of the stub's answers as each framework's spans report them, when not
+#: the OpenAI stub's; per variant where instrumenting the client changes them.
+MODEL = {"google-adk": (GEMINI_MODEL, "gcp.gemini")}
+CLIENT_MODEL = {"google-adk": (GEMINI_MODEL, "gemini")}  # google-genai's instrumentation
+
+DEFAULT_MODEL = (RESPONSE_MODEL, "openai")
 
 Runs = Callable[[str, str], Outcome]
 
@@ -89,13 +98,17 @@ def _run(python: Path, name: str, variant: str, base_url: str, workspace: Path) 
 
 
 def assert_one_agent_turn(
-    record: SessionRecord, *, failed_tool: str | None = None, requests: int = len(USAGE)
+    record: SessionRecord,
+    *,
+    model: tuple[str, str] = DEFAULT_MODEL,
+    failed_tool: str | None = None,
+    requests: int = len(USAGE),
 ) -> None:
     """The figures of one run of the stub's agent turn (its first ``requests``), exactly."""
     served = USAGE[:requests]
     assert record.status == "completed"
     (row,) = record.model_usage  # one model, one row
-    assert (row.model, row.provider) == (RESPONSE_MODEL, "openai")
+    assert (row.model, row.provider) == model
     assert (row.requests, row.errors) == (requests, 0)
     assert row.input_tokens == sum(u.input_tokens for u in served)
     assert row.output_tokens == sum(u.output_tokens for u in served)
@@ -121,19 +134,20 @@ def test_the_users_session_holds_the_whole_run(runs: Runs, name: str, variant: s
     out = runs(name, variant)
     (record,) = out.records  # one session: the user's, never a second one for the run
     assert record.metadata["agent"] == SESSION_AGENT
+    model = (CLIENT_MODEL if variant == "with_client" else MODEL).get(name, DEFAULT_MODEL)
     if variant != "failing_tool":
-        assert_one_agent_turn(record)
+        assert_one_agent_turn(record, model=model)
     elif name in TOOL_ERROR_ENDS_RUN:
-        assert_one_agent_turn(record, failed_tool=TOOL_ERROR[name], requests=1)
+        assert_one_agent_turn(record, model=model, failed_tool=TOOL_ERROR[name], requests=1)
     else:
-        assert_one_agent_turn(record, failed_tool=TOOL_ERROR[name])
+        assert_one_agent_turn(record, model=model, failed_tool=TOOL_ERROR[name])
 
 
 @pytest.mark.parametrize("name", FRAMEWORKS)
 def test_a_run_without_a_session_is_one_session(runs: Runs, name: str) -> None:
     (record,) = runs(name, "no_session").records
     assert record.metadata.get("agent") == AGENT_NAME[name]
-    assert_one_agent_turn(record)
+    assert_one_agent_turn(record, model=MODEL.get(name, DEFAULT_MODEL))
 
 
 @pytest.mark.parametrize("name", FRAMEWORKS)
@@ -142,7 +156,7 @@ def test_two_runs_without_a_session_are_two_sessions(runs: Runs, name: str) -> N
     assert len(records) == 2 and records[0].id != records[1].id
     for record in records:
         assert record.metadata.get("agent") == AGENT_NAME[name]
-        assert_one_agent_turn(record)
+        assert_one_agent_turn(record, model=MODEL.get(name, DEFAULT_MODEL))
     first, second = sorted(records, key=lambda r: r.start_time)
     assert first.end_time is not None and first.end_time <= second.start_time
 

@@ -2,7 +2,7 @@
 
 Each ``py`` block of that section runs in the venv of the framework it instruments
 (``.venv/fw-<name>``), in a process of its own, with the OpenAI client pointed at the stub
-agent model by ``OPENAI_BASE_URL``; it must print the numbers of its closing comment and
+agent model by ``OPENAI_BASE_URL`` (Gemini: ``GOOGLE_GEMINI_BASE_URL``); it must print the numbers of its closing comment and
 leave exactly one session in its workspace.
 """
 
@@ -61,6 +61,8 @@ def _run(
         "RADIUM_WORKSPACE": str(workspace),
         "OPENAI_API_KEY": "test-key",
         "OPENAI_BASE_URL": base_url,
+        "GOOGLE_API_KEY": "test-key",
+        "GOOGLE_GEMINI_BASE_URL": base_url.removesuffix("/v1"),
     }
     proc = subprocess.run(
         [venv_python(f"fw-{name}"), "example.py"],

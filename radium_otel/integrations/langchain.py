@@ -1,0 +1,183 @@
+"""`HITLDecisionRecorder`: LangChain's human-in-the-loop decisions, as radium decisions.
+
+LangChain 1.x gates tool calls with ``HumanInTheLoopMiddleware(interrupt_on={...})``: the
+agent (a LangGraph graph with a checkpointer) stops with an interrupt listing the calls to
+review, and the user resumes it with ``Command(resume={"decisions": [...]})`` (one
+decision a call: ``approve``, ``edit`` with edited arguments, ``reject``, or ``respond``;
+in ``interrupt_mode="per_call"`` one interrupt a call, resumed with the decision itself).
+The spans of LangChain's instrumentations show the interrupt only as a ``GraphInterrupt``
+exception event and the resumed run as a second run; what the user decided is on none of
+them. A rejected call never reaches the tool node, so no tool span is left to discount.
+
+The middleware asks through LangGraph's ``interrupt()``, which raises on the first pass and,
+when the graph is resumed, returns the user's answer. This instrumentor wraps the
+middleware module's reference to it (``langchain.agents.middleware.human_in_the_loop.
+interrupt``), pairs each answer with the call it is about, and emits a
+``tool_decision <tool>`` span per decision (``radium.tool.decision``, ``gen_ai.tool.name``)
+in the current context, the resumed run's: ``approve`` → ``accept``, ``edit`` →
+``modify``, ``reject`` → ``reject``, and ``respond`` (the reviewer answers in the tool's
+place, it never runs) → ``modify``. An answer the middleware will refuse (a number of
+decisions that does not match the calls) records nothing.
+
+`uninstrument` puts the middleware's ``interrupt`` back. No exception leaves the wrapper
+into the application: a failure is logged and the answer goes on unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import threading
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from opentelemetry import trace
+
+from radium_otel._internal import constants as k
+from radium_otel._internal.errors import log_internal_error, logger
+
+__all__ = ["DECISIONS", "HITLDecisionRecorder"]
+
+#: The middleware's decision types → radium's decisions.
+DECISIONS: Mapping[str, str] = {
+    "approve": "accept",
+    "edit": "modify",
+    "reject": "reject",
+    "respond": "modify",
+}
+
+_MIDDLEWARE_MODULE = "langchain.agents.middleware.human_in_the_loop"
+_TRACER_NAME = "radium_otel"
+
+
+class HITLDecisionRecorder:
+    """Records the decisions of LangChain's ``HumanInTheLoopMiddleware`` (see the module doc).
+
+    The native instrumentor interface (``instrument``, ``uninstrument``,
+    ``is_instrumented_by_opentelemetry``); the patch is process-wide, so the state is
+    shared by all instances.
+    """
+
+    _lock = threading.Lock()
+    _saved: ClassVar[tuple[Any, Any] | None] = None  # (module, its interrupt before)
+    _tracer: ClassVar[Any] = None
+
+    @property
+    def is_instrumented_by_opentelemetry(self) -> bool:
+        """True while the middleware's ``interrupt`` is wrapped."""
+        return self._saved is not None
+
+    def instrumentation_dependencies(self) -> tuple[str, ...]:
+        """The library this instruments (as ``BaseInstrumentor`` reports it)."""
+        return ("langchain >= 1.0",)
+
+    def instrument(
+        self,
+        *,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
+        capture_content: bool = False,
+        **_: Any,
+    ) -> None:
+        """Record decisions as spans of ``tracer_provider`` (the global one without it).
+
+        ``meter_provider`` and ``capture_content`` are not used: a decision carries no
+        content (neither edited arguments nor a rejection message). Does nothing when
+        already instrumented, or when ``langchain`` (1.x, with its middleware) is not
+        installed; logs a warning when the middleware has changed shape.
+        """
+        del meter_provider, capture_content
+        with self._lock:
+            if self._saved is not None:
+                return
+            try:
+                module: Any = importlib.import_module(_MIDDLEWARE_MODULE)
+            except ImportError:
+                return  # langchain-core without langchain 1.x: no such middleware
+            try:
+                original = module.interrupt
+                if not callable(original):
+                    raise TypeError(f"{_MIDDLEWARE_MODULE}.interrupt is not callable")
+                provider = tracer_provider or trace.get_tracer_provider()
+                type(self)._tracer = provider.get_tracer(_TRACER_NAME)
+                module.interrupt = functools.wraps(original)(_interrupt_wrapper(original))
+                type(self)._saved = (module, original)
+            except Exception as exc:
+                logger.warning(
+                    "radium-otel: could not record LangChain's human-in-the-loop decisions: %s: %s",
+                    type(exc).__name__,
+                    exc,
+                )
+
+    def uninstrument(self, **_: Any) -> None:
+        """Put the middleware's ``interrupt`` back."""
+        with self._lock:
+            saved, type(self)._saved = self._saved, None
+            type(self)._tracer = None
+            if saved is None:
+                return
+            module, original = saved
+            try:
+                module.interrupt = original
+            except Exception as exc:
+                logger.warning("radium-otel: could not restore %s.interrupt: %s", module, exc)
+
+
+def _interrupt_wrapper(original: Any) -> Any:
+    """LangGraph's ``interrupt``, as the middleware calls it: its answer on a resumed run
+    is recorded as decisions.
+    """
+
+    def interrupt(value: Any, *args: Any, **kwargs: Any) -> Any:
+        answer = original(value, *args, **kwargs)  # (raises GraphInterrupt to stop the run)
+        try:
+            for tool, decision in _decisions(value, answer):
+                _emit_decision(decision, tool)
+        except Exception as exc:
+            log_internal_error("langchain human-in-the-loop decision", exc)
+        return answer
+
+    return interrupt
+
+
+def _decisions(request: Any, answer: Any) -> list[tuple[str | None, str]]:
+    """(tool, radium decision) for each call ``request`` asked about and ``answer`` decides."""
+    if _get(request, "type") == "tool_approval":  # per_call mode: one call, one decision
+        decision = DECISIONS.get(str(_get(answer, "type")))
+        return [] if decision is None else [(_name(_get(request, "name")), decision)]
+    actions = _get(request, "action_requests")
+    answers = _get(answer, "decisions")
+    if not isinstance(actions, list) or not isinstance(answers, list):
+        return []  # not the middleware's request, or an answer it will refuse
+    if len(actions) != len(answers):
+        return []
+    decided = []
+    for action, each in zip(actions, answers, strict=True):
+        decision = DECISIONS.get(str(_get(each, "type")))
+        if decision is not None:
+            decided.append((_name(_get(action, "name")), decision))
+    return decided
+
+
+def _get(value: Any, key: str) -> Any:
+    """``value[key]`` of a mapping, ``value.key`` of an object, else None."""
+    if isinstance(value, Mapping):
+        return value.get(key)
+    return getattr(value, key, None)
+
+
+def _name(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _emit_decision(decision: str, tool: str | None) -> None:
+    """A ``tool_decision <tool>`` span in the current context."""
+    tracer = HITLDecisionRecorder._tracer
+    if tracer is None:
+        return
+    attributes: dict[str, Any] = {k.RADIUM_TOOL_DECISION: decision}
+    if tool:
+        attributes[k.GEN_AI_TOOL_NAME] = tool
+    tracer.start_span(
+        f"tool_decision {tool}" if tool else "tool_decision", attributes=attributes
+    ).end()
