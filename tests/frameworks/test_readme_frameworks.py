@@ -2,8 +2,8 @@
 
 Each ``py`` block of that section runs in the venv of the framework it instruments
 (``.venv/fw-<name>``), in a process of its own, with the OpenAI client pointed at the stub
-agent model by ``OPENAI_BASE_URL`` (Gemini: ``GOOGLE_GEMINI_BASE_URL``); it must print the numbers of its closing comment and
-leave exactly one session in its workspace.
+agent model by ``OPENAI_BASE_URL`` (Gemini: ``GOOGLE_GEMINI_BASE_URL``); it must print the
+numbers of its closing comment and leave exactly one session in its workspace.
 """
 
 from __future__ import annotations
