@@ -81,6 +81,10 @@ _CONTENT_ENV: dict[str, tuple[str, str, str | None]] = {
 # never text (``prediction``, ``stop``, ``user``, ``metadata`` and the like are dropped).
 _INVOCATION_KEYS = ("llm.invocation_parameters", "embedding.invocation_parameters")
 _NAMED_SETTINGS = frozenset({"model", "service_tier", "reasoning_effort"})
+# Content OpenInference packages record under keys of their own, which ``TraceConfig``'s
+# ``hide_inputs`` does not cover: CrewAI's task descriptions (the user's prompt) and agents'
+# goals and backstories.
+_UNMASKED_CONTENT = frozenset({"crew_tasks", "crew_agents"})
 
 
 def instrument(radium: Radium, names: Iterable[str] = ()) -> dict[str, str | None]:
@@ -310,9 +314,13 @@ def _private_config_type() -> type[Any]:
     from openinference.instrumentation import TraceConfig
 
     class PrivateTraceConfig(TraceConfig):
-        """`TraceConfig` that strips text out of the request parameters it records."""
+        """`TraceConfig` that strips text out of the request parameters it records, and
+        drops content that packages record under keys of their own.
+        """
 
         def mask(self, key: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+            if key in _UNMASKED_CONTENT and self.hide_inputs:
+                return None
             masked = super().mask(key, value, *args, **kwargs)
             if key in _INVOCATION_KEYS and isinstance(masked, str):
                 return _settings_only(masked)

@@ -69,7 +69,10 @@ FRAMEWORKS: dict[str, Target] = {
                 "LangchainInstrumentor",
                 "traceloop",
                 clients=_ALL_CLIENTS,
-                companions=("radium_otel.integrations.langchain:HITLDecisionRecorder",),
+                companions=(
+                    "radium_otel.integrations.langchain:HITLDecisionRecorder",
+                    "radium_otel.integrations.langchain:TraceloopAgentFactoryGuard",
+                ),
             ),
             Package(
                 "openinference-instrumentation-langchain",

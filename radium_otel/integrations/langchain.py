@@ -36,7 +36,7 @@ from opentelemetry import trace
 from radium_otel._internal import constants as k
 from radium_otel._internal.errors import log_internal_error, logger
 
-__all__ = ["DECISIONS", "HITLDecisionRecorder"]
+__all__ = ["DECISIONS", "HITLDecisionRecorder", "TraceloopAgentFactoryGuard"]
 
 #: The middleware's decision types → radium's decisions.
 DECISIONS: Mapping[str, str] = {
@@ -181,3 +181,50 @@ def _emit_decision(decision: str, tool: str | None) -> None:
     tracer.start_span(
         f"tool_decision {tool}" if tool else "tool_decision", attributes=attributes
     ).end()
+
+
+# Where Traceloop's LangChain package (0.62) wraps the agent factories: (module, function).
+_AGENT_FACTORIES = (
+    ("langchain.agents.factory", "create_agent"),
+    ("langchain.agents", "create_agent"),
+    ("langgraph.prebuilt.chat_agent_executor", "create_react_agent"),
+    ("langgraph.prebuilt", "create_react_agent"),
+)
+
+
+class TraceloopAgentFactoryGuard:
+    """Keeps the system prompt off the spans of Traceloop's agent factories.
+
+    ``opentelemetry-instrumentation-langchain`` (Traceloop) wraps ``create_agent`` and
+    ``create_react_agent`` to emit a ``create_agent`` span that carries the system prompt
+    (``gen_ai.system_instructions``) whatever ``TRACELOOP_TRACE_CONTENT`` says. Those spans
+    count for nothing in radium, so without ``capture_content`` this companion unwraps the
+    factories after Traceloop wrapped them (building an agent is then not traced at all);
+    with it, it leaves them. `uninstrument` has nothing to put back: Traceloop's own
+    uninstrument unwraps what is still wrapped.
+    """
+
+    def __init__(self) -> None:
+        self.is_instrumented_by_opentelemetry = False
+
+    def instrument(self, *, capture_content: bool = False, **_: Any) -> None:
+        """Unwrap the agent factories Traceloop wrapped (unless ``capture_content``)."""
+        self.is_instrumented_by_opentelemetry = True
+        if capture_content:
+            return
+        for module_name, name in _AGENT_FACTORIES:
+            try:
+                module = importlib.import_module(module_name)
+                function = getattr(module, name, None)
+                original = getattr(function, "__wrapped__", None)
+                wrapper = getattr(function, "_self_wrapper", None)  # (wrapt's, Traceloop's)
+                if original is not None and getattr(wrapper, "__module__", "").startswith(
+                    "opentelemetry.instrumentation.langchain"
+                ):
+                    setattr(module, name, original)
+            except Exception as exc:  # a module this version does not have
+                logger.debug("radium-otel: %s.%s left as it is: %s", module_name, name, exc)
+
+    def uninstrument(self, **_: Any) -> None:
+        """Nothing to restore (see the class docstring)."""
+        self.is_instrumented_by_opentelemetry = False

@@ -4,7 +4,8 @@ BASE_URL WORKSPACE`` (from ``tests/``, with the Python of the framework's venv).
 The scenario turns the framework's instrumentation on with ``rad.instrument(FW)`` on an
 isolated radium (its own tracer provider), runs the agent of ``frameworks.agents.<fw>`` as
 the variant says, shuts radium down and writes the finished spans to
-``WORKSPACE/spans.json`` beside the session records (read back by `byo.runner.outcome`).
+``WORKSPACE/spans.json`` beside the session records (read back by `byo.runner.outcome`),
+and every attribute value of the spans and their events to ``WORKSPACE/span-texts.json``.
 
 Variants: ``plain``, ``failing_tool`` and ``streaming`` run once inside ``rad.session``;
 ``no_session`` runs once and ``two_runs`` twice without one; ``with_client`` runs once inside
@@ -26,6 +27,7 @@ from radium_otel.testing import isolated
 
 VARIANTS = ("plain", "failing_tool", "streaming", "no_session", "two_runs", "with_client")
 SESSION_AGENT = "weather-session"  # the agent name the user's rad.session gives
+TEXTS_FILE = "span-texts.json"  # every attribute value on the spans, as text
 
 
 def main(argv: list[str]) -> int:
@@ -57,6 +59,15 @@ def main(argv: list[str]) -> int:
         for span in exporter.get_finished_spans()
     ]
     (Path(workspace) / SPANS_FILE).write_text(json.dumps([asdict(s) for s in spans]))
+    texts = sorted(
+        {
+            str(value)
+            for span in exporter.get_finished_spans()
+            for attributes in (span.attributes, *(event.attributes for event in span.events))
+            for value in (attributes or {}).values()
+        }
+    )
+    (Path(workspace) / TEXTS_FILE).write_text(json.dumps(texts))
     return 0
 
 

@@ -129,3 +129,22 @@ def test_uninstrumenting_puts_back_what_the_companion_patched(name: str) -> None
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["patched"] and all(result["patched"]), result
     assert all(result["restored"]), result
+
+
+@pytest.mark.parametrize("capture", [False, True])
+def test_traceloop_puts_the_system_prompt_on_spans_only_with_capture_content(
+    tmp_path: Path, capture: bool
+) -> None:
+    """Traceloop's LangChain package records the system prompt of ``create_agent`` whatever
+    its content switch says; radium's companion unwraps its agent factories unless asked
+    for content (and with ``capture_content=True`` the prompt is there, as asked)."""
+    from .factory_content import SYSTEM_PROMPT
+
+    proc = subprocess.run(
+        [venv_python("fw-langchain"), "-m", "frameworks.factory_content", str(tmp_path),
+         "1" if capture else "0"],
+        cwd=TESTS, env=_env(), capture_output=True, text=True, timeout=TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    texts = json.loads(proc.stdout.splitlines()[-1])
+    assert any(SYSTEM_PROMPT in t for t in texts) is capture

@@ -15,22 +15,25 @@ each test then asserts on the stored records.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pytest
 from byo.llm_server import LLMServer
-from byo.runner import Outcome, outcome, read_spans
+from byo.runner import outcome, read_spans
 from byo.venvs import ROOT, TESTS, TIMEOUT_S, venv_python
 
 from radium_otel._internal.record import SessionRecord
 
-from .agent_server import GEMINI_MODEL, RESPONSE_MODEL, USAGE, serve_agent_turns
-from .runner import SESSION_AGENT, VARIANTS
+from .agent_server import ANSWER, GEMINI_MODEL, RESPONSE_MODEL, USAGE, serve_agent_turns
+from .agents import PROMPT, SUNNY
+from .runner import SESSION_AGENT, TEXTS_FILE, VARIANTS
 
 FRAMEWORKS = sorted(p.stem for p in (TESTS / "frameworks" / "requirements").glob("*.txt"))
 IN_SESSION = ("plain", "failing_tool", "streaming", "with_client")
@@ -60,7 +63,16 @@ CLIENT_MODEL = {"google-adk": (GEMINI_MODEL, "gemini")}  # google-genai's instru
 
 DEFAULT_MODEL = (RESPONSE_MODEL, "openai")
 
-Runs = Callable[[str, str], Outcome]
+
+@dataclass(frozen=True)
+class Run:
+    """What a run left: its session records, and every attribute value on its spans."""
+
+    records: list[SessionRecord]
+    texts: list[str]
+
+
+Runs = Callable[[str, str], Run]
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +86,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
         base_url = server.url("/v1")
 
         @cache
-        def framework(name: str) -> dict[str, Outcome]:
+        def framework(name: str) -> dict[str, Run]:
             python = venv_python(f"fw-{name}")
             futures = {
                 variant: pool.submit(_run, python, name, variant, base_url, root / name / variant)
@@ -85,7 +97,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
         yield lambda name, variant: framework(name)[variant]
 
 
-def _run(python: Path, name: str, variant: str, base_url: str, workspace: Path) -> Outcome:
+def _run(python: Path, name: str, variant: str, base_url: str, workspace: Path) -> Run:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "RADIUM_", "PYTHON"))}
     env |= {"RADIUM_SUMMARY": "0", "PYTHONPATH": str(TESTS)}
     workspace.mkdir(parents=True)
@@ -94,7 +106,8 @@ def _run(python: Path, name: str, variant: str, base_url: str, workspace: Path) 
         cwd=TESTS, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, f"{name} {variant} failed:\n{proc.stderr[-4000:]}"
-    return outcome(workspace, read_spans(workspace), proc.stderr)
+    texts = json.loads((workspace / TEXTS_FILE).read_text())
+    return Run(outcome(workspace, read_spans(workspace), proc.stderr).records, texts)
 
 
 def assert_one_agent_turn(
@@ -159,6 +172,15 @@ def test_two_runs_without_a_session_are_two_sessions(runs: Runs, name: str) -> N
         assert_one_agent_turn(record, model=MODEL.get(name, DEFAULT_MODEL))
     first, second = sorted(records, key=lambda r: r.start_time)
     assert first.end_time is not None and first.end_time <= second.start_time
+
+
+@pytest.mark.parametrize("name", FRAMEWORKS)
+def test_no_prompt_answer_or_tool_result_reaches_a_span(runs: Runs, name: str) -> None:
+    """``capture_content`` is False: what the user, the model and the tool said is on no
+    span or span event that radium's instrumentation made (what an OTLP exporter sends)."""
+    texts = runs(name, "plain").texts
+    leaks = [t for t in texts if any(c in t for c in (PROMPT, ANSWER, SUNNY))]
+    assert leaks == []
 
 
 def test_every_framework_with_a_venv_is_tested() -> None:

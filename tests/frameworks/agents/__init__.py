@@ -8,6 +8,7 @@ returns `SUNNY` or, with ``fail_tool``, raises `WeatherError`.
 
 from __future__ import annotations
 
+PROMPT = "What is the weather in Paris?"  # what every agent is asked
 SUNNY = "sunny, 21 °C"
 
 
