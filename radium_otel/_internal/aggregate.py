@@ -126,7 +126,7 @@ class SessionState:
         self.root_span: object = None
         # The last requests counted (`add_request`), a ring with its next slot; the
         # instrumentation scope of the first, and whether another scope reported one since.
-        self.recent: list[tuple[ModelCall, object] | None] = [None] * RECENT_REQUESTS
+        self.recent: list[tuple[ModelCall, object] | None] = []
         self.recent_at = 0
         self.scope: object = None
         self.scopes = False
@@ -152,8 +152,11 @@ class SessionState:
                 self.scopes = True  # several layers: look for a second record from now on
         if self.scopes and self._merge_second_record(call, scope):
             return False
-        at = self.recent_at
-        self.recent[at] = (call, scope)
+        recent, at = self.recent, self.recent_at
+        if at == len(recent):
+            recent.append((call, scope))  # (filling up: no empty slots to look through)
+        else:
+            recent[at] = (call, scope)
         self.recent_at = (at + 1) % RECENT_REQUESTS
         # Count it and its time (`_tally` unrolled: this runs for every request).
         acc = self.models.get((call.model, call.provider))
@@ -179,7 +182,10 @@ class SessionState:
         """
         recent = self.recent
         layer = getattr(scope, "name", scope)
-        for i, entry in enumerate(recent):
+        n = len(recent)
+        for back in range(1, n + 1):  # newest first: the other record is usually the last
+            i = (self.recent_at - back) % n
+            entry = recent[i]
             if entry is None or entry[1] is scope or getattr(entry[1], "name", entry[1]) == layer:
                 continue
             first = entry[0]
