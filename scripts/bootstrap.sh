@@ -31,21 +31,52 @@ for name in $BYO_VENVS; do
     fi
 done
 # Agent frameworks for tests/frameworks, one venv each (their pins clash with each other and
-# with the dev tools: Strands pins openai<3): .venv/fw-<name> holds radium-otel (editable) and
-# tests/frameworks/requirements/<name>.txt, reinstalled only when either pin file changes.
+# with the dev tools: Strands pins openai<3). Kept outside the clone, in $RADIUM_VENV_CACHE
+# (default ~/.cache/radium-otel/venvs), named by a hash of what they hold (the pins of
+# tests/frameworks/requirements/<name>.txt, radium-otel's own dependencies, the Python), so
+# a fresh clone and CI reuse them; .venv/fw-<name> links to the one this checkout needs.
+# radium-otel itself is not installed there: the tests put this checkout on PYTHONPATH.
+# Missing venvs are made in parallel.
+fw_cache="${RADIUM_VENV_CACHE:-$HOME/.cache/radium-otel/venvs}"
+mkdir -p "$fw_cache"
+mapfile -t radium_deps < <(.venv/bin/python -c '
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+with open("pyproject.toml", "rb") as f:
+    print("\n".join(tomllib.load(f)["project"]["dependencies"]))')
+fw_pids=()
+fw_logs=()
 for req in tests/frameworks/requirements/*.txt; do
     [ -e "$req" ] || continue
     name="$(basename "$req" .txt)"
-    venv=".venv/fw-$name"
-    if [ ! -x "$venv/bin/python" ]; then
-        "$PYTHON" -m venv "$venv"
+    hash="$( { printf '%s\n' "${radium_deps[@]}"; cat "$req"; "$PYTHON" --version; } \
+        | sha256sum | cut -c1-16)"
+    target="$fw_cache/fw-$name-$hash"
+    link=".venv/fw-$name"
+    if [ -d "$link" ] && [ ! -L "$link" ]; then
+        rm -rf "$link"  # a venv of an older bootstrap, inside the clone
     fi
-    stamp="$venv/.radium-installed"
-    fw_want="$(cat pyproject.toml "$req" | sha256sum | cut -d' ' -f1)"
-    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$fw_want" ]; then
-        "$venv/bin/python" -m pip install --quiet --upgrade pip
-        "$venv/bin/python" -m pip install --quiet -e . -r "$req"
-        echo "$fw_want" > "$stamp"
+    ln -sfn "$target" "$link"
+    if [ ! -f "$target/.radium-installed" ]; then
+        log="$fw_cache/fw-$name-$hash.log"
+        (
+            rm -rf "$target"
+            "$PYTHON" -m venv "$target"
+            "$target/bin/python" -m pip install --quiet --upgrade pip
+            "$target/bin/python" -m pip install --quiet -r "$req" "${radium_deps[@]}"
+            touch "$target/.radium-installed"
+        ) > "$log" 2>&1 &
+        fw_pids+=("$!")
+        fw_logs+=("$log")
+    fi
+done
+for i in "${!fw_pids[@]}"; do
+    if ! wait "${fw_pids[$i]}"; then
+        echo "bootstrap: installing a framework venv failed; its log:" >&2
+        tail -n 30 "${fw_logs[$i]}" >&2
+        exit 1
     fi
 done
 # The backends for the integration tests (the `backends` extra: Arize Phoenix), in a venv of

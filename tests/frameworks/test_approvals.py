@@ -31,6 +31,7 @@ from byo.venvs import TESTS, TIMEOUT_S, venv_python
 
 from radium_otel._internal.service import SessionReport
 
+from . import FRAMEWORK_PATH
 from .agent_server import RESPONSE_MODEL, USAGE, serve_agent_turns
 from .runner import SESSION_AGENT
 
@@ -77,7 +78,7 @@ def _run(framework: str, decision: str, base_url: str, workspace: Path) -> Outco
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "RADIUM_", "PYTHON"))}
-    return env | {"RADIUM_SUMMARY": "0", "PYTHONPATH": str(TESTS)}
+    return env | {"RADIUM_SUMMARY": "0", "PYTHONPATH": FRAMEWORK_PATH}
 
 
 @pytest.mark.parametrize(("name", "decision"), RUNS)

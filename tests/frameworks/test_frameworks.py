@@ -31,6 +31,7 @@ from byo.venvs import ROOT, TESTS, TIMEOUT_S, venv_python
 
 from radium_otel._internal.record import SessionRecord
 
+from . import FRAMEWORK_PATH
 from .agent_server import ANSWER, GEMINI_MODEL, RESPONSE_MODEL, USAGE, serve_agent_turns
 from .agents import PROMPT, SUNNY
 from .runner import SESSION_AGENT, TEXTS_FILE, VARIANTS
@@ -99,7 +100,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
 
 def _run(python: Path, name: str, variant: str, base_url: str, workspace: Path) -> Run:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "RADIUM_", "PYTHON"))}
-    env |= {"RADIUM_SUMMARY": "0", "PYTHONPATH": str(TESTS)}
+    env |= {"RADIUM_SUMMARY": "0", "PYTHONPATH": FRAMEWORK_PATH}
     workspace.mkdir(parents=True)
     proc = subprocess.run(
         [python, "-m", "frameworks.runner", name, variant, base_url, str(workspace)],

@@ -58,6 +58,7 @@ def _run(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "RADIUM_", "PYTHON"))}
     env |= {
         "RADIUM_SUMMARY": "0",
+        "PYTHONPATH": str(ROOT),  # (radium-otel is not installed in the framework venvs)
         "RADIUM_WORKSPACE": str(workspace),
         "OPENAI_API_KEY": "test-key",
         "OPENAI_BASE_URL": base_url,
