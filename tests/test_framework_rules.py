@@ -354,3 +354,56 @@ def test_the_scope_is_read_from_the_sdk_field() -> None:
     assert span._instrumentation_scope is span.instrumentation_scope
     scope = _scope(span)
     assert scope is not None and scope.name == "some.instrumentation"
+
+
+def test_an_openinference_agent_span_is_named_by_its_graph_node(lay: Layers) -> None:
+    """CrewAI: the agent's role is only the AGENT span's graph node (its CHAIN root is the
+    crew)."""
+    crew = lay.start("oi", "Crew_1.kickoff", 0, {OI_KIND: "CHAIN"})
+    agent = lay.start("oi", "weather._execute_core", 1, {OI_KIND: "AGENT"}, crew)
+    lay.span("client", "chat", 2, 3, usage("gpt-4o", 5, 1), agent)
+    agent.set_attribute("graph.node.id", "weather")
+    agent.end(end_time=ns(4))
+    crew.end(end_time=ns(5))
+    (record,) = lay.records
+    assert record.metadata["agent"] == "weather"
+
+
+def test_a_frameworks_own_preparation_span_is_not_a_request(lay: Layers) -> None:
+    """LlamaIndex traces ``<LLM>._prepare_chat_with_tools`` as an LLM span with no usage."""
+    root = lay.start("oi", "FunctionAgent.run", 0, {OI_KIND: "CHAIN"})
+    llm = {OI_KIND: "LLM", "llm.model_name": "gpt-4o-mini"}
+    lay.span("oi", "OpenAI._prepare_chat_with_tools", 1, 1.1, llm, root)
+    lay.span("oi", "OpenAI.achat", 1.2, 2, oi_llm("gpt-4o-mini", 7, 1), root)
+    root.end(end_time=ns(3))
+    (record,) = lay.records
+    assert (record.requests, record.input_tokens) == (1, 7)
+
+
+def test_a_streamed_openinference_request_ends_at_its_last_event(lay: Layers) -> None:
+    """LlamaIndex ends the span of a streamed request when the stream is handed over and
+    records the first token later: the client's span of that request comes after the span
+    ended, and is still that request (counted once)."""
+    root = lay.start("oi", "FunctionAgent.run", 0, {OI_KIND: "CHAIN"})
+    stream = lay.start("oi", "OpenAI.astream_chat", 1, oi_llm("gpt-4o-mini", 7, 1), root)
+    stream.add_event("First Token Stream Event", timestamp=ns(2.9))
+    stream.end(end_time=ns(1.2))
+    lay.span("openai", "chat", 1.25, 3, usage("gpt-4o-mini-2024-07-18", 7, 1, cached=4), root)
+    root.end(end_time=ns(4))
+    (record,) = lay.records
+    (row,) = record.model_usage
+    assert (row.requests, row.model, row.cache_read_tokens) == (1, "gpt-4o-mini-2024-07-18", 4)
+
+
+def test_a_call_waiting_for_approval_is_not_a_tool_call(lay: Layers) -> None:
+    """OpenAI Agents SDK: the interrupted run leaves a 0 ms span for the call awaiting the
+    user (radium's companion marks it); a call refused by a standing rule is a decision."""
+    root = lay.start("fw", "invoke_agent", 0, {OP: "invoke_agent"})
+    tool = {OI_KIND: "TOOL", "tool.name": "get_weather"}
+    lay.span("oi", "get_weather", 1, 1, {**tool, "radium.tool.approval": "pending"}, root)
+    refused = {**tool, "radium.tool.approval": "rejected", "radium.tool.decision": "reject"}
+    lay.span("oi", "get_weather", 2, 2.1, refused, root)
+    lay.span("oi", "get_weather", 3, 4, tool, root)  # approved, then run
+    root.end(end_time=ns(5))
+    (record,) = lay.records
+    assert (record.tool_calls, record.decisions) == (1, {"reject": 1})

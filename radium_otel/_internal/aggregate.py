@@ -23,6 +23,7 @@ _NS = 1_000_000_000
 COMPACT_STEP = 64  # intervals added between two compaction attempts
 HARD_CAP = 4096  # intervals held at most, even while a long-open span holds them back
 RECENT_REQUESTS = 32  # counted requests remembered for spotting a second record of one
+_MATCHED = object()  # the scope of a remembered request whose second record was found
 
 
 @dataclass(slots=True)
@@ -124,9 +125,10 @@ class SessionState:
         # session. ``root_span`` is kept only while provisional, to look at it again.
         self.provisional = False
         self.root_span: object = None
-        # The last requests counted (`add_request`), a ring with its next slot; the
-        # instrumentation scope of the first, and whether another scope reported one since.
-        self.recent: list[tuple[ModelCall, object] | None] = []
+        # The last requests counted (`add_request`), a ring (None: never filled) with its
+        # next slot; the instrumentation scope of the first request, and whether another
+        # scope reported one since.
+        self.recent: list[tuple[ModelCall, object] | None] = [None] * RECENT_REQUESTS
         self.recent_at = 0
         self.scope: object = None
         self.scopes = False
@@ -152,11 +154,8 @@ class SessionState:
                 self.scopes = True  # several layers: look for a second record from now on
         if self.scopes and self._merge_second_record(call, scope):
             return False
-        recent, at = self.recent, self.recent_at
-        if at == len(recent):
-            recent.append((call, scope))  # (filling up: no empty slots to look through)
-        else:
-            recent[at] = (call, scope)
+        at = self.recent_at
+        self.recent[at] = (call, scope)
         self.recent_at = (at + 1) % RECENT_REQUESTS
         # Count it and its time (`_tally` unrolled: this runs for every request).
         acc = self.models.get((call.model, call.provider))
@@ -182,11 +181,13 @@ class SessionState:
         """
         recent = self.recent
         layer = getattr(scope, "name", scope)
-        n = len(recent)
-        for back in range(1, n + 1):  # newest first: the other record is usually the last
-            i = (self.recent_at - back) % n
-            entry = recent[i]
-            if entry is None or entry[1] is scope or getattr(entry[1], "name", entry[1]) == layer:
+        for back in range(1, RECENT_REQUESTS + 1):  # newest first: usually the last one
+            entry = recent[(self.recent_at - back) % RECENT_REQUESTS]
+            if entry is None:
+                return False  # (never filled: nothing older either)
+            if entry[1] is _MATCHED or entry[1] is scope:
+                continue
+            if getattr(entry[1], "name", entry[1]) == layer:
                 continue
             first = entry[0]
             if (
@@ -195,7 +196,7 @@ class SessionState:
                 or not _same_request(first, call)
             ):
                 continue
-            recent[i] = None
+            recent[(self.recent_at - back) % RECENT_REQUESTS] = (first, _MATCHED)
             detail, first_detail = _detail(call), _detail(first)
             if detail > first_detail or (
                 detail == first_detail and len(call.model) > len(first.model)  # dated name

@@ -88,7 +88,6 @@ DECISIONS: Final = ("accept", "reject", "modify", "auto_accept")
 # --- agent frameworks -----------------------------------------------------------------------
 OI_AGENT_NAME: Final = "agent.name"
 OI_GRAPH_NODE_ID: Final = "graph.node.id"  # an AGENT span's agent (CrewAI: its role)
-OI_FINISH_REASON: Final = "llm.finish_reason"
 # OpenInference span kinds of an agent run: its top-level span opens a session of its own.
 OI_AGENT_KINDS: Final = frozenset({"AGENT", "CHAIN"})
 # Names frameworks report as the provider of a model call: the model tells the real one.
@@ -99,3 +98,8 @@ FRAMEWORK_PROVIDERS: Final = frozenset(
 # Tools frameworks call for their own bookkeeping (smolagents ends a run by calling
 # `final_answer`): not tool calls.
 FRAMEWORK_TOOLS: Final = frozenset({"final_answer"})
+# Names (suffixes) of model spans a framework's instrumentation makes around its own
+# bookkeeping, not a request: LlamaIndex's dispatcher traces every function-calling LLM's
+# ``<Class>._prepare_chat_with_tools`` as an OpenInference LLM span, with the model and no
+# usage; the request follows in its own span.
+FRAMEWORK_NOT_REQUESTS: Final = ("._prepare_chat_with_tools",)

@@ -615,7 +615,7 @@ def _read_end(span: ReadableSpan, measure: bool) -> _Ended | None:
             counted = (name, None, start_ns, end_ns)
     elif kind == _MODEL:
         if op is None:  # (not a GenAI semantic-convention span: other instrumentations' rules)
-            if not failed and _oi_not_a_request(attrs):
+            if span.name.endswith(k.FRAMEWORK_NOT_REQUESTS):
                 kind = 0
             elif span.events:
                 # OpenInference ends a streamed request's span when the stream is handed
@@ -774,16 +774,6 @@ def _confirmed(state: SessionState) -> bool:
     """Whether a provisional session's root span says by now that it is an agent run."""
     attrs = span_attributes(state.root_span)
     return _agent_run(attrs, attrs.get(k.GEN_AI_OPERATION_NAME)) is not None
-
-
-def _oi_not_a_request(attrs: Mapping[str, Any]) -> bool:
-    """An OpenInference LLM span with no token count and no finish reason did not request
-    anything (LlamaIndex's ``*._prepare_chat_with_tools``): a request that failed has an
-    error status, one that answered has a finish reason, even streamed without usage.
-    """
-    if attrs.get(k.OPENINFERENCE_SPAN_KIND) != "LLM" or k.OI_FINISH_REASON in attrs:
-        return False
-    return not any(key in _ALL_TOKEN_KEYS for key in attrs)
 
 
 def _has_usage(attrs: Mapping[str, Any]) -> bool:
