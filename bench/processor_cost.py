@@ -34,6 +34,8 @@ from pathlib import Path
 
 from opentelemetry.util.types import AttributeValue
 
+from radium_otel._internal.record import SessionRecord
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = ("session", "framework")
 _IREFS = re.compile(r"I\s+refs:\s+([\d,]+)")
@@ -41,7 +43,7 @@ _S = 1_000_000_000
 _T0 = 1_700_000_000 * _S
 
 
-def run(workload: str, spans: int, processor_on: bool = True) -> None:
+def run(workload: str, spans: int, processor_on: bool = True) -> list[SessionRecord]:
     """Emit about ``spans`` spans of ``workload`` into a provider with the processor (or,
     to measure what the SDK alone costs, without it).
     """
@@ -50,7 +52,7 @@ def run(workload: str, spans: int, processor_on: bool = True) -> None:
 
     from radium_otel._internal.processor import SessionSpanProcessor, session_context
 
-    records: list[object] = []
+    records: list[SessionRecord] = []
     processor = SessionSpanProcessor(records.append)
     provider = TracerProvider()
     if processor_on:
@@ -100,6 +102,7 @@ def run(workload: str, spans: int, processor_on: bool = True) -> None:
             root.end(end_time=t + 600)
             t += 1000
     provider.shutdown()
+    return records
 
 
 def instructions(tree: Path, workload: str, spans: int, processor_on: bool = True) -> int:

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `bench` is not an installed package
 
 from bench import __main__ as suite  # noqa: E402
-from bench import cli_speed, memory, overhead, throughput  # noqa: E402
+from bench import cli_speed, memory, overhead, processor_cost, throughput  # noqa: E402
 from bench.common import version  # noqa: E402
 
 
@@ -66,3 +66,13 @@ def test_callgrind_summary_is_parsed() -> None:
     # (Running valgrind takes too long for a smoke test: `python -m bench --quick` does.)
     found = overhead._IREFS.search("==4242== \n==4242== I   refs:      1,234,567\n")
     assert found is not None and found.group(1) == "1,234,567"
+
+
+def test_processor_cost_workloads_count_exactly() -> None:
+    [session] = processor_cost.run("session", 60)
+    assert (session.requests, session.tool_calls) == (30, 30)
+    runs = processor_cost.run("framework", 60)
+    assert len(runs) == 10  # a session per agent run
+    for record in runs:  # each request recorded by two layers, counted once
+        assert (record.requests, record.tool_calls) == (2, 1)
+        assert record.cache_stats.cache_read_tokens == 2000
