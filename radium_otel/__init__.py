@@ -127,7 +127,8 @@ def configure(
     - ``otlp_json_file``: append spans and metrics to a file as OTLP/JSON lines.
 
     ``instrument`` names client libraries (``"openai"``, ``"anthropic"``, ``"google-genai"``)
-    to trace with the instrumentation package installed for each (see `instrument`).
+    and agent frameworks (``"pydantic-ai"``, ``"openai-agents"``, ``"langchain"``, ...) to
+    trace with the instrumentation installed for each (see `instrument`).
 
     Unset, the standard variables apply: ``OTEL_EXPORTER_OTLP_ENDPOINT`` (and per-signal
     ``_TRACES_``/``_METRICS_`` endpoints), ``_PROTOCOL``, ``_HEADERS``, ``_TIMEOUT`` (seconds),
@@ -208,19 +209,23 @@ def shutdown() -> None:
         instance.shutdown()
 
 
-def instrument(*clients: str) -> dict[str, str | None]:
-    """Trace client libraries with the GenAI instrumentation package installed for each.
+def instrument(*names: str) -> dict[str, str | None]:
+    """Trace client libraries and agent frameworks with the instrumentation installed for each.
 
-    ``clients``: ``"openai"``, ``"anthropic"``, ``"google-genai"``; none: every one whose
-    library is installed. For each, the first installed of its packages is enabled on
-    radium's providers: the OpenTelemetry contrib one (``opentelemetry-instrumentation-
-    genai-openai``, ``-openai-v2``, ``-genai-anthropic``, ``-google-genai``), then
-    Traceloop's (``opentelemetry-instrumentation-openai``, ``-anthropic``), then
-    OpenInference's (``openinference-instrumentation-*``). Returns client → the package
-    enabled, or None with one warning naming the package to install. Idempotent; never
-    raises but for an unknown client name. `shutdown` turns them off again.
+    ``names``: the clients ``"openai"``, ``"anthropic"``, ``"google-genai"`` and the
+    frameworks ``"pydantic-ai"``, ``"openai-agents"``, ``"langchain"``, ``"crewai"``,
+    ``"smolagents"``, ``"strands"``, ``"google-adk"``, ``"llama-index"``; none: every one
+    whose library is installed. For each, the first installed of its packages is enabled on
+    radium's providers: for a client the OpenTelemetry contrib one
+    (``opentelemetry-instrumentation-genai-openai``, ``-openai-v2``, ``-genai-anthropic``,
+    ``-google-genai``), then Traceloop's (``opentelemetry-instrumentation-openai``,
+    ``-anthropic``), then OpenInference's (``openinference-instrumentation-*``); for a
+    framework its own spans or its OpenInference / Traceloop package, with the client
+    instrumentations that bring usage its spans lack (README "Agent frameworks"). Returns
+    name → the package enabled, or None with one warning naming the package to install.
+    Idempotent; never raises but for an unknown name. `shutdown` turns them off again.
     """
-    return get_instance().instrument(*clients)
+    return get_instance().instrument(*names)
 
 
 def session(agent: str | None = None, *, tags: Mapping[str, str] | None = None) -> SessionScope:

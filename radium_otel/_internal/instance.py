@@ -64,8 +64,8 @@ class Radium:
     without one, a provider is made only when metrics are exported. A collector that is down,
     hangs or fails never blocks the agent, and holds its exit for ``otlp_timeout_s`` at most.
     ``OTEL_SDK_DISABLED=true`` turns all export and metrics off; sessions are still recorded.
-    ``instrument`` names client libraries to trace with their installed instrumentation
-    packages (`instrument`), e.g. ``["openai", "anthropic"]``.
+    ``instrument`` names client libraries and agent frameworks to trace with their
+    installed instrumentation (`instrument`), e.g. ``["openai", "langchain"]``.
     """
 
     def __init__(
@@ -222,16 +222,17 @@ class Radium:
         """Record a decision on this instance (see ``rad.record_decision``)."""
         record_decision(decision, tool, self._me)
 
-    def instrument(self, *clients: str) -> dict[str, str | None]:
-        """Trace client libraries with their installed instrumentation packages.
+    def instrument(self, *names: str) -> dict[str, str | None]:
+        """Trace client libraries and agent frameworks with their installed instrumentation.
 
-        ``clients``: ``"openai"``, ``"anthropic"``, ``"google-genai"``; none: every one
-        whose library is installed. Returns client → the package enabled (None: none is
-        installed or works; a warning names the one to install). See ``rad.instrument``.
+        ``names``: clients (``"openai"``, ...) and frameworks (``"langchain"``, ...); none:
+        every one whose library is installed. Returns name → the package enabled (None:
+        none is installed or works; a warning names the one to install). See
+        ``rad.instrument``.
         """
         from radium_otel.integrations.core import instrument
 
-        return instrument(self, clients)
+        return instrument(self, names)
 
     def _me(self) -> Radium:
         return self
