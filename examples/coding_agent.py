@@ -159,14 +159,19 @@ def make_repo(repo: Path) -> None:
     git = ["git", "-C", str(repo), "-c", "user.name=demo", "-c", "user.email=demo@example.com"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-qm", "Initial commit"], check=True)
+    staged = subprocess.run([*git, "diff", "--cached", "--quiet"], check=False)
+    if staged.returncode:  # (run again on the same folder: the buggy files are committed)
+        subprocess.run([*git, "commit", "-qm", "Initial commit"], check=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, required=True, help="scratch folder to use")
     args = parser.parse_args()
-    make_repo(args.workspace)
+    try:
+        make_repo(args.workspace)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        sys.exit(f"coding_agent: cannot set up the scratch git repository: {exc}")
     rad.configure(
         workspace=args.workspace, service_name="example-coding-agent", print_summary=False
     )
