@@ -10,9 +10,18 @@ capture_content=...)``, ``uninstrument()`` and ``is_instrumented_by_opentelemetr
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
-__all__ = ["Package", "Target"]
+from opentelemetry import trace
+
+from radium_otel._internal import constants as k
+from radium_otel._internal.errors import log_internal_error, logger
+
+__all__ = ["NativeInstrumentor", "Package", "Target", "emit_decision"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +53,133 @@ class Target:
     library: str  # the module whose presence says the library is installed
     dist: str  # its pip name
     packages: tuple[Package, ...]  # in order of preference
+
+
+class NativeInstrumentor:
+    """Base of radium's own instrumentors: process-wide changes to a library, put back by
+    `uninstrument`, behind OpenTelemetry's ``BaseInstrumentor`` interface (``instrument``,
+    ``uninstrument``, ``is_instrumented_by_opentelemetry``, ``instrumentation_dependencies``).
+
+    A subclass names its library (``title``, ``requirement``) and implements `_patch`, which
+    makes each change through `_set`, `_wrap` or `_on_undo` so that it can be undone. As
+    with ``BaseInstrumentor``, the state is the class's, shared by its instances. No
+    exception leaves these methods: a change that fails is logged and everything made so far
+    is undone.
+    """
+
+    title: ClassVar[str]  # the library, in messages
+    requirement: ClassVar[str]  # what it instruments, as ``BaseInstrumentor`` reports it
+    _lock: ClassVar[threading.Lock]
+    _undo: ClassVar[list[Callable[[], None]]]  # newest last
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._lock = threading.Lock()
+        cls._undo = []
+
+    @property
+    def is_instrumented_by_opentelemetry(self) -> bool:
+        """True while this instrumentor's changes are in place."""
+        return bool(self._undo)
+
+    def instrumentation_dependencies(self) -> tuple[str, ...]:
+        """The library this instruments (as ``BaseInstrumentor`` reports it)."""
+        return (self.requirement,)
+
+    def instrument(
+        self,
+        *,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
+        capture_content: bool = False,
+        **_: Any,
+    ) -> None:
+        """Make the changes, for ``tracer_provider`` (the global one without it) and
+        ``meter_provider``; content is recorded only with ``capture_content``. Does nothing
+        when already instrumented.
+        """
+        with self._lock:
+            if self._undo:
+                return
+            try:
+                self._patch(
+                    tracer_provider or trace.get_tracer_provider(), meter_provider, capture_content
+                )
+            except Exception as exc:
+                logger.warning(
+                    "radium-otel: could not turn on %s: %s: %s", self.title, type(exc).__name__, exc
+                )
+                self._restore()
+
+    def uninstrument(self, **_: Any) -> None:
+        """Put back everything `instrument` changed."""
+        with self._lock:
+            self._restore()
+
+    def _patch(self, tracer_provider: Any, meter_provider: Any, capture_content: bool) -> None:
+        """Make the changes (lock held)."""
+        raise NotImplementedError
+
+    def _on_undo(self, undo: Callable[[], None]) -> None:
+        """Have `uninstrument` call ``undo`` (newest first)."""
+        self._undo.append(undo)
+
+    def _set(self, target: Any, values: dict[str, Any], *, instance: bool = False) -> None:
+        """Set attributes of ``target``, to be put back as they were (``instance``: only
+        what the object itself held, not what its class gave, is put back).
+        """
+        held = vars(target) if instance else None
+        before = {
+            name: held.get(name, _MISSING) if held is not None else getattr(target, name, _MISSING)
+            for name in values
+        }
+
+        def put_back() -> None:
+            for name, value in before.items():
+                if value is not _MISSING:
+                    setattr(target, name, value)
+                elif name in vars(target):
+                    delattr(target, name)
+
+        self._on_undo(put_back)
+        for name, value in values.items():
+            setattr(target, name, value)
+
+    def _wrap(self, owner: type[Any], name: str, make: Callable[[Any], Any]) -> None:
+        """Replace the method ``owner.name`` (the class's own) by ``make(original)``."""
+        original = getattr(owner, name)
+        wrapper = functools.wraps(original)(make(original))
+        self._set(owner, {name: wrapper}, instance=True)
+
+    def _restore(self) -> None:
+        """Undo the changes, newest first (lock held)."""
+        undo = type(self)._undo
+        while undo:
+            try:
+                undo.pop()()
+            except Exception as exc:
+                logger.warning(
+                    "radium-otel: could not undo a change to %s: %s: %s",
+                    self.title,
+                    type(exc).__name__,
+                    exc,
+                )
+
+
+def emit_decision(tracer: Any, decision: str, tool: str | None) -> None:
+    """A ``tool_decision <tool>`` span of ``tracer`` in the current context, carrying the
+    user's decision about a call of ``tool`` (never raises).
+    """
+    try:
+        if tracer is None:
+            return
+        attributes: dict[str, Any] = {k.RADIUM_TOOL_DECISION: decision}
+        if tool:
+            attributes[k.GEN_AI_TOOL_NAME] = tool
+        name = f"tool_decision {tool}" if tool else "tool_decision"
+        tracer.start_span(name, attributes=attributes).end()
+    except Exception as exc:
+        log_internal_error("recording a tool decision", exc)
+
+
+_MISSING = object()

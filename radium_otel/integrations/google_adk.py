@@ -33,134 +33,38 @@ from __future__ import annotations
 
 import importlib
 import os
-import threading
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from radium_otel._internal.errors import logger
+from radium_otel.integrations.base import NativeInstrumentor
 
 __all__ = ["GoogleADKInstrumentor"]
 
 _CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 _LEGACY_CONTENT_ENV = "ADK_CAPTURE_MESSAGE_CONTENT_IN_SPANS"
 _TRACER_METHODS = ("start_span", "start_as_current_span")
-_MISSING = object()
 
 
-class GoogleADKInstrumentor:
-    """Points Google ADK's process-wide tracer at radium's provider.
-
-    The interface of OpenTelemetry's ``BaseInstrumentor`` (``instrument``, ``uninstrument``,
-    ``is_instrumented_by_opentelemetry``); as there, the state is shared by all instances,
-    since what it changes is process-wide. No exception leaves these methods.
+class GoogleADKInstrumentor(NativeInstrumentor):
+    """Points Google ADK's process-wide tracer at radium's provider (its metrics stay on the
+    global meter provider: ADK creates its instruments when it is imported).
     """
 
-    _lock = threading.Lock()
-    # (object changed, its attributes before: name → value or _MISSING) while instrumented
-    _saved: ClassVar[list[tuple[Any, dict[str, Any]]]] = []
+    title = "Google ADK's tracing"
+    requirement = "google-adk >= 2.0"
 
-    @property
-    def is_instrumented_by_opentelemetry(self) -> bool:
-        """True while this instrumentor has pointed ADK's tracer at a provider."""
-        return bool(self._saved)
-
-    def instrumentation_dependencies(self) -> tuple[str, ...]:
-        """The library this instruments (as ``BaseInstrumentor`` reports it)."""
-        return ("google-adk >= 2.0",)
-
-    def instrument(
-        self,
-        *,
-        tracer_provider: Any = None,
-        meter_provider: Any = None,
-        capture_content: bool = False,
-        skip_dep_check: bool = True,
-        **_: Any,
-    ) -> None:
-        """Trace every ADK agent into ``tracer_provider`` (without one, the global one).
-
-        ``capture_content``: record prompts, completions and tool arguments and results.
-        ``meter_provider`` is not used (ADK's metrics stay global). Does nothing when already
-        instrumented. Logs a warning, and leaves ADK as it was, when its tracer cannot be
-        reached.
-        """
-        del meter_provider, skip_dep_check  # ADK's own instrumentation: nothing to check
-        with self._lock:
-            if self._saved:
-                return
-            try:
-                self._instrument(tracer_provider, capture_content)
-            except Exception as exc:
-                logger.warning(
-                    "radium-otel: could not turn on Google ADK's tracing: %s: %s",
-                    type(exc).__name__,
-                    exc,
-                )
-                self._restore()
-
-    def uninstrument(self, **_: Any) -> None:
-        """Put back ADK's tracer and content settings as they were before `instrument`."""
-        with self._lock:
-            self._restore()
-
-    def _instrument(self, tracer_provider: Any, capture_content: bool) -> None:
+    def _patch(self, tracer_provider: Any, meter_provider: Any, capture_content: bool) -> None:
         """Point the tracer's methods at the provider's, then set content (lock held)."""
         tracing = importlib.import_module("google.adk.telemetry.tracing")
         context = importlib.import_module("google.adk.telemetry.context")
-        if tracer_provider is None:
-            trace_api = importlib.import_module("opentelemetry.trace")
-            tracer_provider = trace_api.get_tracer_provider()
         schemas = importlib.import_module("opentelemetry.semconv.schemas")
         tracer = tracer_provider.get_tracer(
             "gcp.vertex.agent", _adk_version(), schemas.Schemas.V1_36_0.value
         )
-        adk_tracer = tracing.tracer
-        _set(
-            self._saved,
-            adk_tracer,
-            {name: getattr(tracer, name) for name in _TRACER_METHODS},
-            instance=True,
-        )
-        _set(self._saved, context, _content_readers(context, capture_content))
-
-    def _restore(self) -> None:
-        """Undo what `instrument` set, newest first (lock held)."""
-        while self._saved:
-            target, before = self._saved.pop()
-            for name, value in before.items():
-                try:
-                    if value is _MISSING:
-                        if name in vars(target):
-                            delattr(target, name)
-                    else:
-                        setattr(target, name, value)
-                except Exception as exc:
-                    logger.warning(
-                        "radium-otel: could not restore Google ADK's %s.%s: %s",
-                        getattr(target, "__name__", type(target).__name__),
-                        name,
-                        exc,
-                    )
-
-
-def _set(
-    saved: list[tuple[Any, dict[str, Any]]],
-    target: Any,
-    settings: dict[str, Any],
-    *,
-    instance: bool = False,
-) -> None:
-    """Set ``settings`` on ``target``, recording in ``saved`` what they were before
-    (``instance``: only what the object itself holds, not what its class gives).
-    """
-    own = vars(target)
-    before = {
-        name: own.get(name, _MISSING) if instance else getattr(target, name, _MISSING)
-        for name in settings
-    }
-    saved.append((target, before))
-    for name, value in settings.items():
-        setattr(target, name, value)
+        methods = {name: getattr(tracer, name) for name in _TRACER_METHODS}
+        self._set(tracing.tracer, methods, instance=True)
+        self._set(context, _content_readers(context, capture_content))
 
 
 def _content_readers(context: Any, capture_content: bool) -> dict[str, Callable[[], Any]]:

@@ -27,14 +27,11 @@ from __future__ import annotations
 
 import functools
 import importlib
-import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from opentelemetry import trace
-
-from radium_otel._internal import constants as k
-from radium_otel._internal.errors import log_internal_error, logger
+from radium_otel._internal.errors import log_internal_error
+from radium_otel.integrations.base import NativeInstrumentor, emit_decision
 
 __all__ = ["DECISIONS", "HITLDecisionRecorder", "TraceloopAgentFactoryGuard"]
 
@@ -50,77 +47,31 @@ _MIDDLEWARE_MODULE = "langchain.agents.middleware.human_in_the_loop"
 _TRACER_NAME = "radium_otel"
 
 
-class HITLDecisionRecorder:
+class HITLDecisionRecorder(NativeInstrumentor):
     """Records the decisions of LangChain's ``HumanInTheLoopMiddleware`` (see the module doc).
 
-    The native instrumentor interface (``instrument``, ``uninstrument``,
-    ``is_instrumented_by_opentelemetry``); the patch is process-wide, so the state is
-    shared by all instances.
+    ``meter_provider`` and ``capture_content`` are not used: a decision carries no content
+    (neither edited arguments nor a rejection message). Nothing to do without LangChain 1.x
+    (its middleware).
     """
 
-    _lock = threading.Lock()
-    _saved: ClassVar[tuple[Any, Any] | None] = None  # (module, its interrupt before)
+    title = "the recording of LangChain's human-in-the-loop decisions"
+    requirement = "langchain >= 1.0"
     _tracer: ClassVar[Any] = None
 
-    @property
-    def is_instrumented_by_opentelemetry(self) -> bool:
-        """True while the middleware's ``interrupt`` is wrapped."""
-        return self._saved is not None
-
-    def instrumentation_dependencies(self) -> tuple[str, ...]:
-        """The library this instruments (as ``BaseInstrumentor`` reports it)."""
-        return ("langchain >= 1.0",)
-
-    def instrument(
-        self,
-        *,
-        tracer_provider: Any = None,
-        meter_provider: Any = None,
-        capture_content: bool = False,
-        **_: Any,
-    ) -> None:
-        """Record decisions as spans of ``tracer_provider`` (the global one without it).
-
-        ``meter_provider`` and ``capture_content`` are not used: a decision carries no
-        content (neither edited arguments nor a rejection message). Does nothing when
-        already instrumented, or when ``langchain`` (1.x, with its middleware) is not
-        installed; logs a warning when the middleware has changed shape.
-        """
-        del meter_provider, capture_content
-        with self._lock:
-            if self._saved is not None:
-                return
-            try:
-                module: Any = importlib.import_module(_MIDDLEWARE_MODULE)
-            except ImportError:
-                return  # langchain-core without langchain 1.x: no such middleware
-            try:
-                original = module.interrupt
-                if not callable(original):
-                    raise TypeError(f"{_MIDDLEWARE_MODULE}.interrupt is not callable")
-                provider = tracer_provider or trace.get_tracer_provider()
-                type(self)._tracer = provider.get_tracer(_TRACER_NAME)
-                module.interrupt = functools.wraps(original)(_interrupt_wrapper(original))
-                type(self)._saved = (module, original)
-            except Exception as exc:
-                logger.warning(
-                    "radium-otel: could not record LangChain's human-in-the-loop decisions: %s: %s",
-                    type(exc).__name__,
-                    exc,
-                )
-
-    def uninstrument(self, **_: Any) -> None:
-        """Put the middleware's ``interrupt`` back."""
-        with self._lock:
-            saved, type(self)._saved = self._saved, None
-            type(self)._tracer = None
-            if saved is None:
-                return
-            module, original = saved
-            try:
-                module.interrupt = original
-            except Exception as exc:
-                logger.warning("radium-otel: could not restore %s.interrupt: %s", module, exc)
+    def _patch(self, tracer_provider: Any, meter_provider: Any, capture_content: bool) -> None:
+        """Wrap the middleware's ``interrupt`` (lock held)."""
+        try:
+            module: Any = importlib.import_module(_MIDDLEWARE_MODULE)
+        except ImportError:
+            return  # langchain-core without langchain 1.x: no such middleware
+        original = module.interrupt
+        if not callable(original):
+            raise TypeError(f"{_MIDDLEWARE_MODULE}.interrupt is not callable")
+        cls = type(self)
+        cls._tracer = tracer_provider.get_tracer(_TRACER_NAME)
+        self._on_undo(functools.partial(setattr, cls, "_tracer", None))
+        self._set(module, {"interrupt": functools.wraps(original)(_interrupt_wrapper(original))})
 
 
 def _interrupt_wrapper(original: Any) -> Any:
@@ -171,16 +122,7 @@ def _name(value: Any) -> str | None:
 
 
 def _emit_decision(decision: str, tool: str | None) -> None:
-    """A ``tool_decision <tool>`` span in the current context."""
-    tracer = HITLDecisionRecorder._tracer
-    if tracer is None:
-        return
-    attributes: dict[str, Any] = {k.RADIUM_TOOL_DECISION: decision}
-    if tool:
-        attributes[k.GEN_AI_TOOL_NAME] = tool
-    tracer.start_span(
-        f"tool_decision {tool}" if tool else "tool_decision", attributes=attributes
-    ).end()
+    emit_decision(HITLDecisionRecorder._tracer, decision, tool)
 
 
 # Where Traceloop's LangChain package (0.62) wraps the agent factories: (module, function).
@@ -192,39 +134,33 @@ _AGENT_FACTORIES = (
 )
 
 
-class TraceloopAgentFactoryGuard:
+class TraceloopAgentFactoryGuard(NativeInstrumentor):
     """Keeps the system prompt off the spans of Traceloop's agent factories.
 
     ``opentelemetry-instrumentation-langchain`` (Traceloop) wraps ``create_agent`` and
     ``create_react_agent`` to emit a ``create_agent`` span that carries the system prompt
     (``gen_ai.system_instructions``) whatever ``TRACELOOP_TRACE_CONTENT`` says. Those spans
     count for nothing in radium, so without ``capture_content`` this companion unwraps the
-    factories after Traceloop wrapped them (building an agent is then not traced at all);
-    with it, it leaves them. `uninstrument` has nothing to put back: Traceloop's own
-    uninstrument unwraps what is still wrapped.
+    factories Traceloop wrapped (building an agent is then not traced at all); with it, it
+    leaves them. `uninstrument` puts Traceloop's wrappers back, for its own uninstrument.
     """
 
-    def __init__(self) -> None:
-        self.is_instrumented_by_opentelemetry = False
+    title = "the guard of Traceloop's LangChain agent factories"
+    requirement = "langchain >= 1.0"
 
-    def instrument(self, *, capture_content: bool = False, **_: Any) -> None:
+    def _patch(self, tracer_provider: Any, meter_provider: Any, capture_content: bool) -> None:
         """Unwrap the agent factories Traceloop wrapped (unless ``capture_content``)."""
-        self.is_instrumented_by_opentelemetry = True
         if capture_content:
             return
         for module_name, name in _AGENT_FACTORIES:
             try:
                 module = importlib.import_module(module_name)
-                function = getattr(module, name, None)
-                original = getattr(function, "__wrapped__", None)
-                wrapper = getattr(function, "_self_wrapper", None)  # (wrapt's, Traceloop's)
-                if original is not None and getattr(wrapper, "__module__", "").startswith(
-                    "opentelemetry.instrumentation.langchain"
-                ):
-                    setattr(module, name, original)
-            except Exception as exc:  # a module this version does not have
-                logger.debug("radium-otel: %s.%s left as it is: %s", module_name, name, exc)
-
-    def uninstrument(self, **_: Any) -> None:
-        """Nothing to restore (see the class docstring)."""
-        self.is_instrumented_by_opentelemetry = False
+            except ImportError:  # a module this version does not have
+                continue
+            function = getattr(module, name, None)
+            original = getattr(function, "__wrapped__", None)
+            wrapper = getattr(function, "_self_wrapper", None)  # (wrapt's, Traceloop's)
+            if original is not None and getattr(wrapper, "__module__", "").startswith(
+                "opentelemetry.instrumentation.langchain"
+            ):
+                self._set(module, {name: original})

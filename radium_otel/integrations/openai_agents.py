@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextvars
 import functools
 import importlib
-import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -45,6 +44,7 @@ from opentelemetry import trace
 
 from radium_otel._internal import constants as k
 from radium_otel._internal.errors import log_internal_error, logger
+from radium_otel.integrations.base import NativeInstrumentor, emit_decision
 
 __all__ = ["ApprovalRecorder"]
 
@@ -58,76 +58,36 @@ _deciding: contextvars.ContextVar[bool] = contextvars.ContextVar(
 _MAX_REATTACHED = 1024  # reattached traces whose root span is open, at most
 
 
-class ApprovalRecorder:
+class ApprovalRecorder(NativeInstrumentor):
     """Records the user's approvals of OpenAI Agents SDK tool calls (see the module doc).
 
-    The native instrumentor interface (``instrument``, ``uninstrument``,
-    ``is_instrumented_by_opentelemetry``); the patches are process-wide, so the state is
-    shared by all instances.
+    ``meter_provider`` and ``capture_content`` are not used: a decision carries no content.
+    Without the SDK's approval API nothing is changed (a warning); the corrections of spans
+    are each optional: without them the decisions are still recorded.
     """
 
-    _lock = threading.Lock()
-    # (owner, attribute, value before) of every patch in place, in the order put on.
-    _patches: ClassVar[list[tuple[Any, str, Any]]] = []
+    title = "the recording of OpenAI Agents SDK approvals"
+    requirement = "openai-agents >= 0.24"
     _tracer: ClassVar[Any] = None
     # SDK trace id → the OpenInference processors that started a root span for it.
     _reattached: ClassVar[dict[str, list[Any]]] = {}
 
-    @property
-    def is_instrumented_by_opentelemetry(self) -> bool:
-        """True while the approval API is wrapped."""
-        return bool(self._patches)
-
-    def instrumentation_dependencies(self) -> tuple[str, ...]:
-        """The library this instruments (as ``BaseInstrumentor`` reports it)."""
-        return ("openai-agents >= 0.24",)
-
-    def instrument(
-        self,
-        *,
-        tracer_provider: Any = None,
-        meter_provider: Any = None,
-        capture_content: bool = False,
-        **_: Any,
-    ) -> None:
-        """Record decisions as spans of ``tracer_provider`` (the global one without it).
-
-        ``meter_provider`` and ``capture_content`` are not used: a decision carries no
-        content. Does nothing when already instrumented; logs a warning, and leaves the SDK
-        as it was, when its approval API cannot be found.
-        """
-        del meter_provider, capture_content
-        with self._lock:
-            if self._patches:
-                return
+    def _patch(self, tracer_provider: Any, meter_provider: Any, capture_content: bool) -> None:
+        """Wrap the approval API, then correct the spans where this SDK allows (lock held)."""
+        cls = type(self)
+        cls._tracer = tracer_provider.get_tracer(_TRACER_NAME)
+        self._on_undo(functools.partial(setattr, cls, "_tracer", None))
+        self._patch_decisions()
+        for patch in (self._patch_approval_step, self._patch_reattached_traces):
             try:
-                provider = tracer_provider or trace.get_tracer_provider()
-                type(self)._tracer = provider.get_tracer(_TRACER_NAME)
-                self._patch_decisions()
+                patch()
             except Exception as exc:
                 logger.warning(
-                    "radium-otel: could not record OpenAI Agents SDK approvals: %s: %s",
+                    "radium-otel: OpenAI Agents SDK approvals: %s failed: %s: %s",
+                    patch.__name__.lstrip("_"),
                     type(exc).__name__,
                     exc,
                 )
-                self._restore()
-                return
-            # The rest only corrects spans: without it the decisions are still recorded.
-            for patch in (self._patch_approval_step, self._patch_reattached_traces):
-                try:
-                    patch()
-                except Exception as exc:
-                    logger.warning(
-                        "radium-otel: OpenAI Agents SDK approvals: %s failed: %s: %s",
-                        patch.__name__.lstrip("_"),
-                        type(exc).__name__,
-                        exc,
-                    )
-
-    def uninstrument(self, **_: Any) -> None:
-        """Put back everything `instrument` wrapped."""
-        with self._lock:
-            self._restore()
 
     # --- the decisions ----------------------------------------------------------------
 
@@ -135,7 +95,7 @@ class ApprovalRecorder:
         """Wrap ``RunState.approve`` and ``RunState.reject`` (lock held)."""
         run_state = importlib.import_module("agents.run_state").RunState
         for method, verb in (("approve", "approve"), ("reject", "reject")):
-            _patch(self._patches, run_state, method, _decision_wrapper(verb))
+            self._wrap(run_state, method, _decision_wrapper(verb))
 
     # --- spans of calls that did not run ----------------------------------------------
 
@@ -144,11 +104,8 @@ class ApprovalRecorder:
         module = importlib.import_module("agents.run_internal.tool_execution")
         executor = module._FunctionToolBatchExecutor
         items = importlib.import_module("agents.items")
-        _patch(
-            self._patches,
-            executor,
-            "_maybe_execute_tool_approval",
-            _approval_step_wrapper(items.ToolApprovalItem),
+        self._wrap(
+            executor, "_maybe_execute_tool_approval", _approval_step_wrapper(items.ToolApprovalItem)
         )
 
     # --- OpenInference and resumed runs -----------------------------------------------
@@ -165,33 +122,12 @@ class ApprovalRecorder:
         reattached_cls = importlib.import_module("agents.tracing.traces").ReattachedTrace
         get_current_trace = importlib.import_module("agents.tracing").get_current_trace
         reattached = self._reattached
-        _patch(
-            self._patches,
+        self._wrap(
             processor_cls,
             "on_span_start",
             _span_start_wrapper(reattached_cls, get_current_trace, reattached),
         )
-        _patch(self._patches, reattached_cls, "finish", _finish_wrapper(reattached))
-
-    def _restore(self) -> None:
-        """Undo the patches, newest first (lock held)."""
-        while self._patches:
-            owner, name, before = self._patches.pop()
-            try:
-                setattr(owner, name, before)
-            except Exception as exc:
-                logger.warning(
-                    "radium-otel: could not restore %s.%s: %s", owner.__name__, name, exc
-                )
-        type(self)._tracer = None
-
-
-def _patch(patches: list[tuple[Any, str, Any]], owner: Any, name: str, make: Any) -> None:
-    """Replace ``owner.name`` by ``make(original)``, remembering the original."""
-    before = owner.__dict__[name]  # (a method of this very class, never an inherited one)
-    original = getattr(owner, name)
-    patches.append((owner, name, before))
-    setattr(owner, name, functools.wraps(original)(make(original)))
+        self._wrap(reattached_cls, "finish", _finish_wrapper(reattached))
 
 
 def _decision_wrapper(verb: str) -> Callable[[Any], Any]:
@@ -218,19 +154,7 @@ def _decision_wrapper(verb: str) -> Callable[[Any], Any]:
 
 
 def _emit_decision(decision: str, tool: str | None) -> None:
-    """A ``tool_decision <tool>`` span in the current context (never raises)."""
-    try:
-        tracer = ApprovalRecorder._tracer
-        if tracer is None:
-            return
-        attributes: dict[str, Any] = {k.RADIUM_TOOL_DECISION: decision}
-        if tool:
-            attributes[k.GEN_AI_TOOL_NAME] = tool
-        tracer.start_span(
-            f"tool_decision {tool}" if tool else "tool_decision", attributes=attributes
-        ).end()
-    except Exception as exc:
-        log_internal_error("openai-agents approval", exc)
+    emit_decision(ApprovalRecorder._tracer, decision, tool)
 
 
 def _tool_name(approval_item: Any) -> str | None:

@@ -16,12 +16,12 @@ parameters are left out too (tool schemas and settings, which radium does not re
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
-import threading
-from typing import Any, ClassVar
+from typing import Any
 
-from radium_otel._internal.errors import logger
+from radium_otel.integrations.base import NativeInstrumentor
 
 __all__ = ["PydanticAIInstrumentor"]
 
@@ -39,22 +39,16 @@ _TARGETS = (
 _VERSIONS = (6, 5)
 
 
-class PydanticAIInstrumentor:
-    """Turns Pydantic AI's instrumentation on for all agents, on radium's providers.
+class PydanticAIInstrumentor(NativeInstrumentor):
+    """Turns Pydantic AI's instrumentation on for all agents, on radium's providers."""
 
-    The interface of OpenTelemetry's ``BaseInstrumentor`` (``instrument``, ``uninstrument``,
-    ``is_instrumented_by_opentelemetry``); as there, the state is shared by all instances,
-    since what it changes is process-wide. No exception leaves these methods.
-    """
-
-    _lock = threading.Lock()
-    # (class, its ``_instrument_default`` before, the settings set on it) while instrumented
-    _installed: ClassVar[list[tuple[type[Any], Any, Any]]] = []
+    title = "Pydantic AI's instrumentation"
+    requirement = "pydantic-ai-slim >= 1.0"
 
     @property
     def is_instrumented_by_opentelemetry(self) -> bool:
         """True while this instrumentor, or the application, has turned agent tracing on."""
-        if self._installed:
+        if self._undo:
             return True
         module = sys.modules.get("pydantic_ai.agent")  # not imported: nobody turned it on
         agent = getattr(module, "Agent", None) if module is not None else None
@@ -63,67 +57,24 @@ class PydanticAIInstrumentor:
         except Exception:  # an odd value whose truth cannot be told
             return False
 
-    def instrumentation_dependencies(self) -> tuple[str, ...]:
-        """The library this instruments (as ``BaseInstrumentor`` reports it)."""
-        return ("pydantic-ai-slim >= 1.0",)
-
-    def instrument(
-        self,
-        *,
-        tracer_provider: Any = None,
-        meter_provider: Any = None,
-        capture_content: bool = False,
-        skip_dep_check: bool = True,
-        **_: Any,
-    ) -> None:
-        """Trace every agent run into ``tracer_provider`` (metrics into ``meter_provider``).
-
-        ``capture_content``: record prompts, completions, instructions and tool arguments
-        and results. Does nothing when already instrumented here. Logs a warning, and leaves
-        Pydantic AI as it was, when its instrumentation cannot be turned on.
+    def _patch(self, tracer_provider: Any, meter_provider: Any, capture_content: bool) -> None:
+        """Set every class's default to settings on these providers (lock held); undone
+        only where the default is still radium's (one changed since is someone else's).
         """
-        del skip_dep_check  # Pydantic AI's own instrumentation: nothing to check
-        with self._lock:
-            if self._installed:
-                return
-            try:
-                settings = _settings(tracer_provider, meter_provider, capture_content)
-                for module_name, class_name in _TARGETS:
-                    cls = _class(module_name, class_name, required=class_name == "Agent")
-                    if cls is None:
-                        continue
-                    before = cls.__dict__.get("_instrument_default", False)
-                    cls.instrument_all(settings)
-                    self._installed.append((cls, before, settings))
-            except Exception as exc:
-                logger.warning(
-                    "radium-otel: could not turn on Pydantic AI's instrumentation: %s: %s",
-                    type(exc).__name__,
-                    exc,
-                )
-                self._restore()
+        settings = _settings(tracer_provider, meter_provider, capture_content)
+        for module_name, class_name in _TARGETS:
+            cls = _class(module_name, class_name, required=class_name == "Agent")
+            if cls is None:
+                continue
+            before = cls.__dict__.get("_instrument_default", False)
+            cls.instrument_all(settings)
+            self._on_undo(functools.partial(_put_back, cls, before, settings))
 
-    def uninstrument(self, **_: Any) -> None:
-        """Put back the instrumentation defaults that were there before `instrument`.
 
-        A default changed since by someone else is theirs, and left as it is.
-        """
-        with self._lock:
-            self._restore()
-
-    def _restore(self) -> None:
-        """Undo what `instrument` set (lock held)."""
-        while self._installed:
-            cls, before, settings = self._installed.pop()
-            try:
-                if cls.__dict__.get("_instrument_default") is settings:
-                    cls.instrument_all(before)
-            except Exception as exc:
-                logger.warning(
-                    "radium-otel: could not turn off Pydantic AI's instrumentation of %s: %s",
-                    cls.__name__,
-                    exc,
-                )
+def _put_back(cls: type[Any], before: Any, settings: Any) -> None:
+    """``cls``'s instrumentation default as it was, if ``settings`` are still its default."""
+    if cls.__dict__.get("_instrument_default") is settings:
+        cls.instrument_all(before)
 
 
 def _class(module_name: str, class_name: str, *, required: bool) -> type[Any] | None:

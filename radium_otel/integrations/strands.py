@@ -29,81 +29,27 @@ from __future__ import annotations
 
 import importlib
 import os
-import threading
-from typing import Any, ClassVar
+from typing import Any
 
 from radium_otel._internal.errors import logger
+from radium_otel.integrations.base import NativeInstrumentor
 
 __all__ = ["StrandsInstrumentor"]
 
 _SEMCONV_ENV = "OTEL_SEMCONV_STABILITY_OPT_IN"
 _UNREDACTED_TOKEN = "gen_ai_unredacted_attributes="
-_MISSING = object()
 
 
-class StrandsInstrumentor:
-    """Points Strands' process-wide tracer (and metrics) at radium's providers.
+class StrandsInstrumentor(NativeInstrumentor):
+    """Points Strands' process-wide tracer (and metrics) at radium's providers."""
 
-    The interface of OpenTelemetry's ``BaseInstrumentor`` (``instrument``, ``uninstrument``,
-    ``is_instrumented_by_opentelemetry``); as there, the state is shared by all instances,
-    since what it changes is process-wide. No exception leaves these methods.
-    """
+    title = "Strands Agents' tracing"
+    requirement = "strands-agents >= 1.0"
 
-    _lock = threading.Lock()
-    # (object changed, its attributes before: name → value or _MISSING) while instrumented
-    _saved: ClassVar[list[tuple[Any, dict[str, Any]]]] = []
-
-    @property
-    def is_instrumented_by_opentelemetry(self) -> bool:
-        """True while this instrumentor has pointed Strands' tracer at a provider."""
-        return bool(self._saved)
-
-    def instrumentation_dependencies(self) -> tuple[str, ...]:
-        """The library this instruments (as ``BaseInstrumentor`` reports it)."""
-        return ("strands-agents >= 1.0",)
-
-    def instrument(
-        self,
-        *,
-        tracer_provider: Any = None,
-        meter_provider: Any = None,
-        capture_content: bool = False,
-        skip_dep_check: bool = True,
-        **_: Any,
-    ) -> None:
-        """Trace every Strands agent into ``tracer_provider`` (metrics into ``meter_provider``).
-
-        Without a ``tracer_provider``, the global one. ``capture_content``: record prompts,
-        completions, the system prompt and tool arguments and results. Does nothing when
-        already instrumented. Logs a warning, and leaves Strands as it was, when its tracer
-        cannot be reached.
-        """
-        del skip_dep_check  # Strands' own instrumentation: nothing to check
-        with self._lock:
-            if self._saved:
-                return
-            try:
-                self._instrument(tracer_provider, meter_provider, capture_content)
-            except Exception as exc:
-                logger.warning(
-                    "radium-otel: could not turn on Strands Agents' tracing: %s: %s",
-                    type(exc).__name__,
-                    exc,
-                )
-                self._restore()
-
-    def uninstrument(self, **_: Any) -> None:
-        """Put back Strands' tracer and metrics as they were before `instrument`."""
-        with self._lock:
-            self._restore()
-
-    def _instrument(self, tracer_provider: Any, meter_provider: Any, capture_content: bool) -> None:
+    def _patch(self, tracer_provider: Any, meter_provider: Any, capture_content: bool) -> None:
         """Set the tracer's provider and options, then the metrics' (lock held)."""
         tracer_module = importlib.import_module("strands.telemetry.tracer")
         strands_tracer = tracer_module.get_tracer()
-        if tracer_provider is None:
-            trace_api = importlib.import_module("opentelemetry.trace")
-            tracer_provider = trace_api.get_tracer_provider()
         settings: dict[str, Any] = {
             "tracer_provider": tracer_provider,
             "tracer": tracer_provider.get_tracer(
@@ -114,41 +60,13 @@ class StrandsInstrumentor:
             "_use_latest_invocation_tokens": True,
         }
         settings |= _redaction(capture_content)
-        _set(self._saved, strands_tracer, settings)
+        self._set(strands_tracer, settings)
         if meter_provider is not None:
             metrics_module = importlib.import_module("strands.telemetry.metrics")
             client = metrics_module.MetricsClient()
-            before = dict(vars(client))
+            self._set(client, dict(vars(client)), instance=True)  # (its instruments too)
             client.meter = meter_provider.get_meter(metrics_module.__name__, _strands_version())
-            self._saved.append((client, before))
             client.create_instruments()
-
-    def _restore(self) -> None:
-        """Undo what `instrument` set, newest first (lock held)."""
-        while self._saved:
-            target, before = self._saved.pop()
-            for name, value in before.items():
-                try:
-                    if value is _MISSING:
-                        if hasattr(target, name):
-                            delattr(target, name)
-                    else:
-                        setattr(target, name, value)
-                except Exception as exc:
-                    logger.warning(
-                        "radium-otel: could not restore Strands Agents' %s.%s: %s",
-                        type(target).__name__,
-                        name,
-                        exc,
-                    )
-
-
-def _set(saved: list[tuple[Any, dict[str, Any]]], target: Any, settings: dict[str, Any]) -> None:
-    """Set ``settings`` on ``target``, recording in ``saved`` what they were before."""
-    before = {name: getattr(target, name, _MISSING) for name in settings}
-    saved.append((target, before))
-    for name, value in settings.items():
-        setattr(target, name, value)
 
 
 def _redaction(capture_content: bool) -> dict[str, Any]:
