@@ -15,9 +15,12 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
 
 from radium_otel._internal.record import SessionRecord
 from radium_otel._internal.store import SessionStore
@@ -69,6 +72,11 @@ def run(instrumentor: str, scenario: str, base_url: str, workspace: Path) -> lis
                 run_scenario(rad, base_url)
             finally:
                 instrumentation.uninstrument()
+    return span_infos(exporter.get_finished_spans())
+
+
+def span_infos(spans: Iterable[ReadableSpan]) -> list[SpanInfo]:
+    """What the tests need of each finished span."""
     return [
         SpanInfo(
             name=span.name,
@@ -77,8 +85,14 @@ def run(instrumentor: str, scenario: str, base_url: str, workspace: Path) -> lis
             end_ns=span.end_time or 0,
             operation=_operation(span.attributes or {}),
         )
-        for span in exporter.get_finished_spans()
+        for span in spans
     ]
+
+
+def write_spans(workspace: Path, spans: Iterable[ReadableSpan]) -> None:
+    """Write what the tests need of ``spans`` to ``workspace`` (for `read_spans`)."""
+    infos = span_infos(spans)
+    (workspace / SPANS_FILE).write_text(json.dumps([asdict(s) for s in infos]))
 
 
 def outcome(workspace: Path, spans: list[SpanInfo], stderr: str = "") -> Outcome:

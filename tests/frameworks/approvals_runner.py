@@ -18,11 +18,10 @@ import importlib
 import json
 import sys
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from byo.runner import SPANS_FILE, SpanInfo
+from byo.runner import write_spans
 
 from frameworks.runner import SESSION_AGENT
 from radium_otel.testing import isolated
@@ -40,17 +39,7 @@ def main(argv: list[str]) -> int:
             raise SystemExit(f"not instrumented: {agent.INSTRUMENT} ({enabled})")
         with rad.session(agent=SESSION_AGENT):
             agent.run(base_url, decision)
-    spans = [
-        SpanInfo(
-            name=span.name,
-            scope=span.instrumentation_scope.name if span.instrumentation_scope else "",
-            start_ns=span.start_time or 0,
-            end_ns=span.end_time or 0,
-            operation=_operation(span.attributes or {}),
-        )
-        for span in exporter.get_finished_spans()
-    ]
-    (Path(workspace) / SPANS_FILE).write_text(json.dumps([asdict(s) for s in spans]))
+    write_spans(Path(workspace), exporter.get_finished_spans())
     return 0
 
 
@@ -85,14 +74,6 @@ def _patches(framework: str) -> int:
         restored = [vars(o)[n] is b for (o, n), b in zip(owners, before, strict=True)]
     print(json.dumps({"patched": patched, "restored": restored}))
     return 0
-
-
-def _operation(attributes: object) -> str | None:
-    get = getattr(attributes, "get", None)
-    if get is None:
-        return None
-    value = get("gen_ai.operation.name") or get("openinference.span.kind")
-    return str(value) if value is not None else None
 
 
 if __name__ == "__main__":

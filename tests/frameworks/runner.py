@@ -18,10 +18,9 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
-from byo.runner import SPANS_FILE, SpanInfo
+from byo.runner import write_spans
 
 from radium_otel.testing import isolated
 
@@ -48,17 +47,7 @@ def main(argv: list[str]) -> int:
             else:
                 with rad.session(agent=SESSION_AGENT):
                     agent.run(base_url, **options)
-    spans = [
-        SpanInfo(
-            name=span.name,
-            scope=span.instrumentation_scope.name if span.instrumentation_scope else "",
-            start_ns=span.start_time or 0,
-            end_ns=span.end_time or 0,
-            operation=_operation(span.attributes or {}),
-        )
-        for span in exporter.get_finished_spans()
-    ]
-    (Path(workspace) / SPANS_FILE).write_text(json.dumps([asdict(s) for s in spans]))
+    write_spans(Path(workspace), exporter.get_finished_spans())
     texts = sorted(
         {
             str(value)
@@ -69,14 +58,6 @@ def main(argv: list[str]) -> int:
     )
     (Path(workspace) / TEXTS_FILE).write_text(json.dumps(texts))
     return 0
-
-
-def _operation(attributes: object) -> str | None:
-    get = getattr(attributes, "get", None)
-    if get is None:
-        return None
-    value = get("gen_ai.operation.name") or get("openinference.span.kind")
-    return str(value) if value is not None else None
 
 
 if __name__ == "__main__":
