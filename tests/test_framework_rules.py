@@ -407,3 +407,40 @@ def test_a_call_waiting_for_approval_is_not_a_tool_call(lay: Layers) -> None:
     root.end(end_time=ns(5))
     (record,) = lay.records
     assert (record.tool_calls, record.decisions) == (1, {"reject": 1})
+
+
+def test_only_sessions_known_as_agent_runs_are_announced_and_empty_ones_are_dropped() -> None:
+    """Session hooks (code-change snapshots) run for sessions, not for every top-level span:
+    a provisional session is announced once its root says it is an agent run (here when
+    its first child starts), never when it was not one; an announced session that ends
+    with nothing to write is announced as dropped (its hooks forget it)."""
+    opened: list[tuple[str, bool]] = []
+    dropped: list[str] = []
+    records: list[SessionRecord] = []
+    processor = SessionSpanProcessor(
+        records.append,
+        on_session_open=lambda sid, user: opened.append((sid, user)),
+        on_session_drop=dropped.append,
+        time_ns=StepClock(),
+    )
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("fw")
+    web = tracer.start_span("GET /health", start_time=ns(0))  # no agent run
+    chat = usage("gpt-4o", 1, 1)
+    in_web = set_span_in_context(web)
+    tracer.start_span("chat", in_web, attributes=chat, start_time=ns(1)).end(ns(2))
+    assert opened == []  # (a provisional session for the web span: not announced)
+    web.end(end_time=ns(3))
+    assert [user for _, user in opened] == [False]  # the default session, now holding its call
+    run = tracer.start_span("invoke_agent", start_time=ns(4))  # named right after it started
+    run.set_attribute(OP, "invoke_agent")
+    in_run = set_span_in_context(run)
+    tracer.start_span("chat", in_run, attributes=chat, start_time=ns(5)).end(ns(6))
+    assert len(opened) == 2  # the run, announced when its first child started
+    run.end(end_time=ns(7))
+    idle = tracer.start_span("idle", attributes={OP: "invoke_agent"}, start_time=ns(8))
+    idle.end(end_time=ns(9))
+    provider.shutdown()
+    assert dropped == [opened[-1][0]]  # the idle run: announced, then dropped
+    assert len(records) == 2  # the run, and the default session with the web span's call

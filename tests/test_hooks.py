@@ -17,7 +17,7 @@ class Recorder:
         self.started: list[str] = []
         self.ended: list[str] = []
 
-    def session_started(self, session_id: str) -> None:
+    def session_started(self, session_id: str, *, user_opened: bool = True) -> None:
         self.started.append(session_id)
 
     def session_ended(self, record: SessionRecord) -> SessionRecord:
@@ -26,7 +26,7 @@ class Recorder:
 
 
 class Broken:
-    def session_started(self, session_id: str) -> None:
+    def session_started(self, session_id: str, *, user_opened: bool = True) -> None:
         raise RuntimeError("start hook broke")
 
     def session_ended(self, record: SessionRecord) -> SessionRecord:

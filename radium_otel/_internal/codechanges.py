@@ -7,6 +7,11 @@ the real index (so git's stat cache spares re-hashing unchanged files), filled b
 the two trees gives lines added and removed per file. Because trees are compared, not
 commits, edits that predate the session are not counted and commits made during it are.
 
+The start snapshot is the tree at the instant the session opens: ``git add -A`` runs in the
+thread opening the session, before the agent can touch a file (every file's content is then
+stored as a blob, named in the temporary index); only ``git write-tree``, which reads nothing
+but that index, is left to a background thread.
+
 What the user owns is left alone: the index is only read (copied), and HEAD, refs, the
 stash and the working tree are never written. The only trace is new objects in the object
 database (blobs and trees, unreachable, pruned by ``git gc`` like any dangling object).
@@ -191,15 +196,15 @@ def parse_numstat(output: bytes, *, max_files: int = 500) -> dict[str, Any]:
 class CodeChangeTracker:
     """A session hook recording the code changes made in ``workspace``'s git repository.
 
-    `session_started` starts the start snapshot on a daemon thread and returns at once;
-    `session_ended` waits for it, takes the end snapshot, diffs and returns the record with
-    ``code_changes`` filled in — or, when that is impossible, ``code_changes`` None and the
-    reason in ``record.metadata["code_changes_error"]``. Each snapshot, and `session_ended`
-    as a whole, is limited to ``timeout_s``; the per-file list to ``max_files`` rows.
+    `session_started` reads the working tree before returning (``git add -A`` into a
+    temporary index: only files changed since the real index are hashed) and leaves
+    writing the tree to a daemon thread; `session_ended` waits for it, takes the end
+    snapshot, diffs and returns the record with ``code_changes`` filled in — or, when that
+    is impossible, ``code_changes`` None and the reason in
+    ``record.metadata["code_changes_error"]``. Each snapshot, and `session_ended` as a
+    whole, is limited to ``timeout_s``; the per-file list to ``max_files`` rows.
 
-    The start snapshot reads the tree as it is when git gets to each file, a few
-    milliseconds after the session opened: an edit made in that instant may count as
-    existing before the session (`wait_for_start` waits for it to finish).
+    An edit made the instant `session_started` returns counts as made during the session.
     """
 
     def __init__(
@@ -214,22 +219,46 @@ class CodeChangeTracker:
         self.timeout_s = timeout_s
         self.max_files = max_files
         self.git = git
-        # Guards `_started`: sessions open and end on any thread.
+        # Guards `_started` and `_repository`: sessions open and end on any thread.
         self._lock = threading.Lock()
         self._started: dict[str, _StartSnapshot] = {}
+        # Found by the first snapshot that succeeds, then reused (one git call less each).
+        self._repository: _Repository | None = None
 
-    def session_started(self, session_id: str) -> None:
-        """Start the session's start snapshot in the background."""
+    def session_started(self, session_id: str, *, user_opened: bool = True) -> None:
+        """Read the working tree as it is now; write it as a tree in the background.
+
+        A session that spans opened (an agent framework's run) is told inside a span's
+        start, on the agent's path: its snapshot is all taken in the background, as soon
+        as a thread gets to it.
+        """
         pending = _StartSnapshot()
         with self._lock:
             self._started[session_id] = pending
+        budget = _Budget(self.timeout_s)
+        if user_opened:
+            try:
+                staged: _Staged | None = _stage(self._locate(budget), self.git, budget)
+            except Exception as exc:
+                _settle(pending, exc)
+                return
+        else:
+            staged = None
         thread = threading.Thread(
-            target=self._take_start,
-            args=(pending,),
+            target=self._write_start,
+            args=(pending, staged, budget),
             name=f"radium-snapshot-{session_id[:8]}",
             daemon=True,
         )
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had: write the tree here
+            self._write_start(pending, staged, budget)
+
+    def session_dropped(self, session_id: str) -> None:
+        """Forget the start snapshot of a session that ended with nothing to write."""
+        with self._lock:
+            self._started.pop(session_id, None)
 
     def wait_for_start(self, session_id: str, timeout_s: float | None = None) -> bool:
         """Wait until the start snapshot of an open session is taken (or failed).
@@ -256,26 +285,48 @@ class CodeChangeTracker:
         if pending.snapshot is None:
             return _failed(record, pending.error or "the start snapshot failed")
         try:
-            end = _snapshot(self.workspace, self.git, budget)
+            staged = _stage(self._locate(budget), self.git, budget)
+            end = _write_tree(staged, self.git, budget)
             changes = _diff(pending.snapshot, end, self.git, budget, self.max_files)
         except SnapshotError as exc:
             return _failed(record, str(exc))
         return dataclasses.replace(record, code_changes=changes)
 
-    def _take_start(self, pending: _StartSnapshot) -> None:
+    def _locate(self, budget: _Budget) -> _Repository:
+        with self._lock:
+            known = self._repository
+        if known is not None:
+            return known
+        found = _locate(self.workspace, self.git, budget)
+        with self._lock:
+            self._repository = found
+        return found
+
+    def _write_start(
+        self, pending: _StartSnapshot, staged: _Staged | None, budget: _Budget
+    ) -> None:
         try:
-            pending.snapshot = _snapshot(self.workspace, self.git, _Budget(self.timeout_s))
-        except SnapshotError as exc:
-            pending.error = str(exc)
+            if staged is None:
+                staged = _stage(self._locate(budget), self.git, budget)
+            pending.snapshot = _write_tree(staged, self.git, budget)
         except Exception as exc:
-            pending.error = f"internal error: {type(exc).__name__}"
-            log_internal_error("CodeChangeTracker start snapshot", exc)
-        finally:
+            _settle(pending, exc)
+        else:
             pending.done.set()
 
 
+def _settle(pending: _StartSnapshot, exc: Exception) -> None:
+    """Record why the start snapshot failed (an unexpected error is also logged)."""
+    if isinstance(exc, SnapshotError):
+        pending.error = str(exc)
+    else:
+        pending.error = f"internal error: {type(exc).__name__}"
+        log_internal_error("CodeChangeTracker start snapshot", exc)
+    pending.done.set()
+
+
 class _StartSnapshot:
-    """The start snapshot of one session, filled in by its thread before ``done`` is set."""
+    """The start snapshot of one session, filled in before ``done`` is set."""
 
     __slots__ = ("done", "error", "snapshot")
 
@@ -292,30 +343,78 @@ def _failed(record: SessionRecord, reason: str) -> SessionRecord:
 
 
 # --- git ------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Staged:
+    """The working tree of ``toplevel`` added to the temporary index in ``folder``.
+
+    Every file's content is stored as a blob by then; the tree is not written yet.
+    """
+
+    toplevel: Path
+    folder: Path
+
+    def env(self) -> dict[str, str]:
+        """The environment of a git call on the temporary index."""
+        return {**_git_env(), "GIT_INDEX_FILE": str(self.folder / "index")}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Repository:
+    """Where the work tree containing a workspace is: its top level and its real index."""
+
+    toplevel: Path
+    index: Path
+
+
 def _snapshot(workspace: Path, git: str, budget: _Budget) -> Snapshot:
+    return _write_tree(_stage(_locate(workspace, git, budget), git, budget), git, budget)
+
+
+def _locate(workspace: Path, git: str, budget: _Budget) -> _Repository:
     if not workspace.is_dir():
         raise SnapshotError(f"workspace {workspace} is not a folder")
-    env = _git_env()
     try:
-        top_raw = _run(git, ("rev-parse", "--show-toplevel"), workspace, env, budget)
+        where = _run(
+            git,
+            ("rev-parse", "--show-toplevel", "--git-path", "index"),
+            workspace,
+            _git_env(),
+            budget,
+        )
     except _GitFailed as exc:
         raise SnapshotError(f"not in a git work tree: {workspace} ({exc})") from None
-    toplevel = Path(os.fsdecode(top_raw.removesuffix(b"\n")))
-    index_raw = _run(git, ("rev-parse", "--git-path", "index"), toplevel, env, budget)
-    real_index = toplevel / os.fsdecode(index_raw.removesuffix(b"\n"))
+    # Two lines; the top level is split off from the right, as its name may hold a newline.
+    top_raw, _, index_raw = where.removesuffix(b"\n").rpartition(b"\n")
+    if not top_raw:
+        raise SnapshotError(f"not in a git work tree: {workspace}")
+    # --git-path is relative to the folder git ran in; kept absolute, as it is reused.
+    index = Path(os.path.abspath(workspace / os.fsdecode(index_raw)))
+    return _Repository(Path(os.fsdecode(top_raw)), index)
+
+
+def _stage(repository: _Repository, git: str, budget: _Budget) -> _Staged:
+    """Add the working tree to a temporary index (a copy of the real one) as it is now."""
     try:
-        folder = tempfile.mkdtemp(prefix=f"{_SNAPSHOT_PREFIX}{os.getpid()}-")
+        folder = Path(tempfile.mkdtemp(prefix=f"{_SNAPSHOT_PREFIX}{os.getpid()}-"))
     except OSError as exc:
         raise SnapshotError(f"cannot create a temporary index: {exc}") from None
+    staged = _Staged(repository.toplevel, folder)
     try:
-        temp_index = Path(folder) / "index"
-        _copy_index(real_index, temp_index)
-        env["GIT_INDEX_FILE"] = str(temp_index)
-        _run(git, ("add", "-A"), toplevel, env, budget)
-        tree = _run(git, ("write-tree",), toplevel, env, budget).strip().decode("ascii")
-    finally:
+        _copy_index(repository.index, folder / "index")
+        _run(git, ("add", "-A"), staged.toplevel, staged.env(), budget)
+    except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
-    return Snapshot(toplevel, tree)
+        raise
+    return staged
+
+
+def _write_tree(staged: _Staged, git: str, budget: _Budget) -> Snapshot:
+    """Write the temporary index as a tree object, then remove it."""
+    try:
+        out = _run(git, ("write-tree",), staged.toplevel, staged.env(), budget)
+    finally:
+        shutil.rmtree(staged.folder, ignore_errors=True)
+    return Snapshot(staged.toplevel, out.strip().decode("ascii"))
 
 
 _SNAPSHOT_PREFIX = "radium-snapshot-"

@@ -662,7 +662,7 @@ class CostHook:
         self._loaded: Prices | PricingError = Prices()
         self._warming = False
 
-    def session_started(self, session_id: str) -> None:
+    def session_started(self, session_id: str, *, user_opened: bool = True) -> None:
         """The first time: load the prices in a background thread, off the agent's path."""
         with self._lock:
             if self._warming:

@@ -119,8 +119,11 @@ _Ended = tuple[int, int, int, int, Any, object, bool, "ReadableSpan | None", "_A
 class SessionSpanProcessor(SpanProcessor):
     """Aggregates finished spans into sessions and hands finished sessions on.
 
-    ``on_session_open`` receives the id of each new session and ``on_session_end`` its final
-    record (both called outside the lock, in the thread whose span opened or closed it).
+    ``on_session_open`` receives the id of each new session and whether the user opened it
+    (else spans did), ``on_session_end`` its final record and ``on_session_drop`` the id of
+    an announced session that ended with nothing to write (all called outside the lock, in
+    the thread whose span opened or closed it). A session opened by a top-level span whose
+    kind is not known yet is announced once it shows it is an agent run.
     ``time_ns`` is the clock used only for sessions opened without a span and for
     checkpoints; session bounds otherwise come from the spans' own timestamps.
     ``metrics`` (settable later) receives each counted model and tool call, outside the lock;
@@ -131,7 +134,8 @@ class SessionSpanProcessor(SpanProcessor):
         self,
         on_session_end: Callable[[SessionRecord], None] | None = None,
         *,
-        on_session_open: Callable[[str], None] | None = None,
+        on_session_open: Callable[[str, bool], None] | None = None,
+        on_session_drop: Callable[[str], None] | None = None,
         time_ns: Callable[[], int] = time.time_ns,
         metadata: Callable[[], dict[str, Any]] = process_metadata,
         metrics: MetricsRecorder | None = None,
@@ -139,7 +143,10 @@ class SessionSpanProcessor(SpanProcessor):
         self.metrics = metrics
         self._on_session_end = on_session_end
         self._on_session_open = on_session_open
-        self._opened: list[str] = []  # sessions opened under the lock, announced after it
+        self._on_session_drop = on_session_drop
+        # Sessions opened (id, opened by the user) and dropped under the lock, told after it.
+        self._opened: list[tuple[str, bool]] = []
+        self._dropped: list[str] = []
         self._time_ns = time_ns
         self._metadata = metadata
         self._lock = threading.Lock()
@@ -197,12 +204,17 @@ class SessionSpanProcessor(SpanProcessor):
         now = self._time_ns()
         with self._lock:
             folded, measured = self._collect()
+            for state in self._sessions.values():
+                if state.provisional and _confirmed(state):
+                    self._confirm(state)
             records = [
                 s.to_record("active", now)
                 for s in self._sessions.values()
-                if s.explicit or not (s.is_empty() or (s.provisional and not _confirmed(s)))
+                if s.explicit or not (s.is_empty() or s.provisional)
             ]
         self._settle(folded, measured)
+        if self._opened:
+            self._announce_opened()
         return records
 
     def session_ids(self) -> list[str]:
@@ -338,6 +350,8 @@ class SessionSpanProcessor(SpanProcessor):
                 _describe(state, None, _tags(attrs))
             return state
         if parent_state is not None:
+            if parent_state.provisional and _confirmed(parent_state):
+                self._confirm(parent_state)  # (attributes its root got right after starting)
             return parent_state
         current = session_context.get()
         if current is not None:
@@ -352,10 +366,13 @@ class SessionSpanProcessor(SpanProcessor):
         # be an agent run (instrumentations that set attributes after the start), so it
         # opens a provisional session, settled when it ends (`_fold`).
         kind = _kind(attrs, op)
-        if _agent_run(attrs, op) is not None or not (kind or _has_usage(attrs)):
-            state = self._new_state(str(uuid.uuid4()), start_ns=None, explicit=False)
+        agent_run = _agent_run(attrs, op) is not None
+        if agent_run or not (kind or _has_usage(attrs)):
+            state = self._new_state(
+                str(uuid.uuid4()), start_ns=None, explicit=False, announce=agent_run
+            )
             state.root_span_id = span_id
-            if _agent_run(attrs, op) is None:
+            if not agent_run:
                 state.provisional = True
                 state.root_span = span
             else:
@@ -377,22 +394,42 @@ class SessionSpanProcessor(SpanProcessor):
             self._default = self._new_state(str(uuid.uuid4()), start_ns=None, explicit=False)
         return self._default
 
-    def _new_state(self, sid: str, *, start_ns: int | None, explicit: bool) -> SessionState:
+    def _new_state(
+        self, sid: str, *, start_ns: int | None, explicit: bool, announce: bool = True
+    ) -> SessionState:
         state = SessionState(sid, start_ns=start_ns, explicit=explicit, metadata=self._metadata())
         self._sessions[sid] = state
-        if self._on_session_open is not None:
-            self._opened.append(sid)
+        if announce and self._on_session_open is not None:
+            self._opened.append((sid, explicit))
         return state
+
+    def _confirm(self, state: SessionState) -> None:
+        """A provisional session whose root shows it is an agent run: announce it (lock held)."""
+        attrs = span_attributes(state.root_span)
+        _describe(state, _agent_attribute(attrs), None)
+        state.provisional, state.root_span = False, None
+        if self._on_session_open is not None:
+            self._opened.append((state.id, False))
 
     def _announce_opened(self) -> None:
         with self._lock:
             opened, self._opened = self._opened, []
-        for sid in opened:
+        for sid, explicit in opened:
             try:
                 if self._on_session_open is not None:
-                    self._on_session_open(sid)
+                    self._on_session_open(sid, explicit)
             except Exception as exc:
                 log_internal_error("session open", exc)
+
+    def _announce_dropped(self) -> None:
+        with self._lock:
+            dropped, self._dropped = self._dropped, []
+        for sid in dropped:
+            try:
+                if self._on_session_drop is not None:
+                    self._on_session_drop(sid)
+            except Exception as exc:
+                log_internal_error("session drop", exc)
 
     def _on_end(self, span: ReadableSpan) -> None:
         ended = _read_end(span, self.metrics is not None)
@@ -427,7 +464,7 @@ class SessionSpanProcessor(SpanProcessor):
                 records = folded if records is None else records + folded
             if more:
                 measured = more if measured is None else measured + more
-        if records or measured:
+        if records or measured or self._dropped:
             self._settle(records, measured)
         if self._opened:
             self._announce_opened()
@@ -455,7 +492,11 @@ class SessionSpanProcessor(SpanProcessor):
         return measured
 
     def _settle(self, records: list[SessionRecord] | None, measured: _Measured | None) -> None:
-        """Hand on what a fold produced: closed sessions' records, calls for the metrics."""
+        """Hand on what a fold produced: closed sessions' records, calls for the metrics,
+        sessions dropped.
+        """
+        if self._dropped:
+            self._announce_dropped()
         if measured:
             metrics = self.metrics
             if metrics is not None:
@@ -521,12 +562,12 @@ class SessionSpanProcessor(SpanProcessor):
         # (Interval compaction runs inside the state's add_* methods, when it is due.)
         if state.root_span_id == span_id:
             if state.provisional:
-                state.provisional, state.root_span = False, None
                 if agent is None:
                     # Not an agent run after all: what it held is the default session's.
                     del self._sessions[state.id]
                     self._default_state().absorb(state)
                     return None
+                self._confirm(state)
             if agent is not None and "agent" not in state.metadata:
                 _describe(state, agent[0] or agent[1], None)
             state.end_ns = end_ns
@@ -553,6 +594,8 @@ class SessionSpanProcessor(SpanProcessor):
         if self._default is state:
             self._default = None
         if not state.explicit and status != "failed" and state.is_empty():
+            if self._on_session_drop is not None:
+                self._dropped.append(state.id)
             return None
         return state.to_record(status, self._time_ns())
 
