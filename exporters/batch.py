@@ -4,8 +4,9 @@ Spans are queued by the SDK's `BatchSpanProcessor` (a bounded queue: ``OTEL_BSP_
 2048 by default; when it is full the oldest spans are dropped, never the agent slowed) and sent
 from its worker thread. What it does not bound is the caller's wait at the end: its
 ``shutdown`` waits up to 30 s whoever calls it (its provider's ``atexit`` hook included), and its
-``force_flush`` exports every queued batch, each up to the exporter's timeout. Here both give up
-after ``timeout_s``: shutdown then stops the worker and the exporter (which ends its retries);
+``force_flush`` exports every queued batch, each up to the exporter's timeout. Here a flush gives
+up after ``timeout_s`` (the export timeout) and shutdown after ``shutdown_timeout_s`` (how long
+the exit may wait): shutdown then stops the worker and the exporter (which ends its retries);
 a flush goes on in a daemon thread, which cannot hold the process's exit.
 """
 
@@ -72,20 +73,29 @@ def run_bounded(tasks: list[Task], timeout_s: float) -> dict[str, Any]:
 
 
 class BoundedBatchSpanProcessor(BatchSpanProcessor):
-    """A `BatchSpanProcessor` whose ``shutdown`` and ``force_flush`` wait at most ``timeout_s``.
+    """A `BatchSpanProcessor` whose ``force_flush`` waits at most ``timeout_s`` and whose
+    ``shutdown`` waits at most ``shutdown_timeout_s``.
 
     Other arguments (queue size, batch size, schedule delay) go to `BatchSpanProcessor`, which
     reads the ``OTEL_BSP_*`` variables for those not given.
     """
 
-    def __init__(self, span_exporter: SpanExporter, *, timeout_s: float, **options: Any) -> None:
+    def __init__(
+        self,
+        span_exporter: SpanExporter,
+        *,
+        timeout_s: float,
+        shutdown_timeout_s: float,
+        **options: Any,
+    ) -> None:
         super().__init__(span_exporter, **options)
         self.timeout_s = timeout_s
+        self.shutdown_timeout_s = shutdown_timeout_s
         self._stopped = False
 
     def shutdown(self) -> None:
-        """Export what is queued and stop, waiting at most ``timeout_s``."""
-        self.shutdown_within(self.timeout_s)
+        """Export what is queued and stop, waiting at most ``shutdown_timeout_s``."""
+        self.shutdown_within(self.shutdown_timeout_s)
 
     def shutdown_within(self, timeout_s: float) -> None:
         """Export what is queued and stop, waiting at most ``timeout_s``. Idempotent."""

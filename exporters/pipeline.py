@@ -48,12 +48,15 @@ class ExportPipeline:
     """The span processors and metric readers radium added, and the meter provider its metrics
     go to (``None``: no metrics are recorded at all).
 
-    `shutdown` exports what is left and stops, waiting at most ``timeout_s`` overall: span and
-    metric exports run side by side, so a collector that hangs costs the timeout once.
+    `force_flush` waits at most ``timeout_s`` (the export timeout). `shutdown` exports what is
+    left and stops, waiting at most ``shutdown_timeout_s`` overall, however long the export
+    timeout and its retries: span and metric exports run side by side, so a collector that is
+    down or hangs costs that budget once.
     """
 
-    def __init__(self, timeout_s: float) -> None:
+    def __init__(self, timeout_s: float, shutdown_timeout_s: float) -> None:
         self.timeout_s = timeout_s
+        self.shutdown_timeout_s = shutdown_timeout_s
         self.span_processors: list[BoundedBatchSpanProcessor] = []
         self.metric_readers: list[MetricReader] = []
         self.meter_provider: MeterProvider | None = None
@@ -78,7 +81,11 @@ class ExportPipeline:
         return len(done) == len(tasks) and all(bool(value) for value in done.values())
 
     def shutdown(self) -> None:
-        """Flush and stop every exporter radium added, within ``timeout_s``. Idempotent."""
+        """Flush and stop every exporter radium added, within ``shutdown_timeout_s``.
+
+        Idempotent. What is not sent by then is dropped: a running export goes on in a daemon
+        thread, which cannot hold the process's exit.
+        """
         with self._lock:
             if self._closed:
                 return
@@ -90,7 +97,7 @@ class ExportPipeline:
         for i, reader in enumerate(self.metric_readers):
             tasks.append((f"metric-export-{i}", _in_millis(reader.shutdown)))
         if tasks:
-            run_bounded(tasks, self.timeout_s)
+            run_bounded(tasks, self.shutdown_timeout_s)
 
 
 def install(
@@ -107,17 +114,21 @@ def install(
     apply to it; an application's provider gets only what ``settings`` asks for in code.
     ``meter_provider`` (or the application's global SDK one) receives radium's metrics and,
     when asked for in code, its metric exporters; without one, radium makes a `MeterProvider`
-    only when metrics are to be exported.
+    only when metrics are to be exported. Shutdown waits at most
+    `ExportSettings.resolved_shutdown_timeout_s` for them all.
     """
     traces = settings.plan("traces", from_environment=own_tracer_provider)
     existing = meter_provider or global_sdk_meter_provider()
     metrics = settings.plan(
         "metrics", from_environment=existing is None or made_by_radium(existing)
     )
-    pipeline = ExportPipeline(max(traces.timeout_s, metrics.timeout_s))
+    shutdown_timeout_s = settings.resolved_shutdown_timeout_s()
+    pipeline = ExportPipeline(max(traces.timeout_s, metrics.timeout_s), shutdown_timeout_s)
 
     for exporter in _span_exporters(traces):
-        processor = BoundedBatchSpanProcessor(exporter, timeout_s=traces.timeout_s)
+        processor = BoundedBatchSpanProcessor(
+            exporter, timeout_s=traces.timeout_s, shutdown_timeout_s=shutdown_timeout_s
+        )
         tracer_provider.add_span_processor(processor)
         pipeline.span_processors.append(processor)
 

@@ -17,6 +17,14 @@ A signal (traces or metrics) is exported
 Variables that only set the environment of a provider the application made itself are not
 applied to it (`from_environment=False`): that application's SDK set-up already read them, and a
 second exporter to the same endpoint would send every span twice.
+
+Two timeouts are kept apart. ``timeout_s`` (``OTEL_EXPORTER_OTLP_TIMEOUT``) bounds each export
+request, retries included, as the OTLP exporters do. ``shutdown_timeout_s``
+(``RADIUM_EXPORT_SHUTDOWN_TIMEOUT``, 2 s by default, Sentry's default) bounds what the process's
+exit waits for export all told: a collector that is down or hangs cannot hold a user's terminal
+for a request timeout and its retries. ``OTEL_EXPORTER_OTLP_TIMEOUT`` is read in seconds, as the
+Python OTLP exporters read it (the specification says milliseconds): ``10000`` is 10,000 s per
+request, with a warning, and still at most ``shutdown_timeout_s`` at exit.
 """
 
 from __future__ import annotations
@@ -30,8 +38,10 @@ from typing import Literal
 from radium_otel._internal.errors import warn_once
 
 __all__ = [
+    "DEFAULT_SHUTDOWN_TIMEOUT_S",
     "DEFAULT_TIMEOUT_S",
     "PROTOCOLS",
+    "SHUTDOWN_TIMEOUT_VARIABLE",
     "ExportSettings",
     "Signal",
     "SignalPlan",
@@ -41,6 +51,10 @@ __all__ = [
 Signal = Literal["traces", "metrics"]
 PROTOCOLS = ("http/protobuf", "grpc")
 DEFAULT_TIMEOUT_S = 10.0  # the OTLP exporters' own default
+DEFAULT_SHUTDOWN_TIMEOUT_S = 2.0  # Sentry's default shutdown timeout
+SHUTDOWN_TIMEOUT_VARIABLE = "RADIUM_EXPORT_SHUTDOWN_TIMEOUT"
+# A timeout variable at least this large was most likely meant in milliseconds (the spec's unit).
+_LOOKS_LIKE_MILLIS_S = 1000.0
 _COMPRESSIONS = ("none", "gzip", "deflate")
 _EXPORTER_NAMES = ("otlp", "console", "none")
 
@@ -56,8 +70,10 @@ class ExportSettings:
 
     ``endpoint`` is the collector's base URL (``http://127.0.0.1:4318`` for HTTP/protobuf,
     ``http://127.0.0.1:4317`` for gRPC); ``/v1/traces`` and ``/v1/metrics`` are added for HTTP.
-    ``timeout_s`` bounds each export request and the flush at shutdown (the Python OTLP
-    exporters read ``OTEL_EXPORTER_OTLP_TIMEOUT`` in seconds, and so does this).
+    ``timeout_s`` bounds each export request, retries included, and `ExportPipeline.force_flush`
+    (the Python OTLP exporters read ``OTEL_EXPORTER_OTLP_TIMEOUT`` in seconds, and so does
+    this). ``shutdown_timeout_s`` bounds the wait for export at shutdown, whatever the request
+    timeout (``RADIUM_EXPORT_SHUTDOWN_TIMEOUT``, else 2 s; 0: do not wait).
     """
 
     endpoint: str | None = None
@@ -67,6 +83,7 @@ class ExportSettings:
     compression: str | None = None
     console: bool = False
     json_file: str | os.PathLike[str] | None = None
+    shutdown_timeout_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.protocol is not None and self.protocol not in PROTOCOLS:
@@ -82,6 +99,34 @@ class ExportSettings:
             math.isfinite(self.timeout_s) and self.timeout_s > 0
         ):
             raise ValueError(f"timeout_s must be a positive number of seconds: {self.timeout_s!r}")
+        if self.shutdown_timeout_s is not None and not (
+            math.isfinite(self.shutdown_timeout_s) and self.shutdown_timeout_s >= 0
+        ):
+            raise ValueError(
+                "shutdown_timeout_s must be a number of seconds, 0 or more: "
+                f"{self.shutdown_timeout_s!r}"
+            )
+
+    def resolved_shutdown_timeout_s(self) -> float:
+        """The most shutdown waits for export: the argument, else
+        ``RADIUM_EXPORT_SHUTDOWN_TIMEOUT`` (seconds), else `DEFAULT_SHUTDOWN_TIMEOUT_S`.
+        """
+        if self.shutdown_timeout_s is not None:
+            return self.shutdown_timeout_s
+        raw = _env(SHUTDOWN_TIMEOUT_VARIABLE)
+        if raw is None:
+            return DEFAULT_SHUTDOWN_TIMEOUT_S
+        value = _seconds(raw)
+        if value is not None and value >= 0:
+            return value
+        warn_once(
+            f"timeout:{SHUTDOWN_TIMEOUT_VARIABLE}",
+            "radium-otel: %s=%s is not a number of seconds (0 or more); using %s",
+            SHUTDOWN_TIMEOUT_VARIABLE,
+            raw,
+            DEFAULT_SHUTDOWN_TIMEOUT_S,
+        )
+        return DEFAULT_SHUTDOWN_TIMEOUT_S
 
     @property
     def requested_in_code(self) -> bool:
@@ -195,17 +240,39 @@ def _env_protocol(signal: Signal) -> str | None:
     return None
 
 
+def _seconds(raw: str) -> float | None:
+    """``raw`` as a finite number, else None."""
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
 def _env_timeout(signal: Signal) -> float:
-    """The export timeout in seconds, read as the Python OTLP exporters read it."""
+    """The export timeout in seconds, read as the Python OTLP exporters read it.
+
+    The specification says milliseconds; a value that looks like milliseconds is still read
+    as seconds (what every Python exporter in the process does with it), with a warning.
+    """
     for variable in (f"OTEL_EXPORTER_OTLP_{signal.upper()}_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"):
         raw = _env(variable)
         if raw is None:
             continue
-        try:
-            value = float(raw)
-        except ValueError:
-            value = math.nan
-        if math.isfinite(value) and value > 0:
+        value = _seconds(raw)
+        if value is not None and value >= _LOOKS_LIKE_MILLIS_S:
+            warn_once(
+                f"timeout-units:{variable}",
+                "radium-otel: %s=%s is read in seconds, as the Python OTLP exporters read it "
+                "(the OpenTelemetry specification says milliseconds): each export may take "
+                "up to %.0f s; exit still waits for export at most %s (%.3g s by default)",
+                variable,
+                raw,
+                value,
+                SHUTDOWN_TIMEOUT_VARIABLE,
+                DEFAULT_SHUTDOWN_TIMEOUT_S,
+            )
+        if value is not None and value > 0:
             return value
         warn_once(
             f"timeout:{variable}",

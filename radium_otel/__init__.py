@@ -108,6 +108,7 @@ def configure(
     *,
     otlp_headers: Mapping[str, str] | None = None,
     otlp_timeout_s: float | None = None,
+    export_shutdown_timeout_s: float | None = None,
     otlp_compression: str | None = None,
     console_export: bool = False,
     otlp_json_file: str | os.PathLike[str] | None = None,
@@ -121,8 +122,8 @@ def configure(
 
     - ``otlp_endpoint``: the collector's base URL (``http://127.0.0.1:4318``, or ``:4317``
       with ``protocol="grpc"``); ``protocol``: ``"http/protobuf"`` (default) or ``"grpc"``;
-      ``otlp_headers``, ``otlp_timeout_s`` (per export, and the most a collector can hold the
-      agent's exit), ``otlp_compression`` (``"gzip"``, ``"deflate"``, ``"none"``);
+      ``otlp_headers``, ``otlp_timeout_s`` (per export request, retries included),
+      ``otlp_compression`` (``"gzip"``, ``"deflate"``, ``"none"``);
     - ``console_export``: print spans and metrics to stderr;
     - ``otlp_json_file``: append spans and metrics to a file as OTLP/JSON lines.
 
@@ -134,8 +135,13 @@ def configure(
     ``_TRACES_``/``_METRICS_`` endpoints), ``_PROTOCOL``, ``_HEADERS``, ``_TIMEOUT`` (seconds),
     ``_COMPRESSION``, ``OTEL_TRACES_EXPORTER``/``OTEL_METRICS_EXPORTER`` (``otlp``,
     ``console``, ``none``), ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``;
-    ``OTEL_SDK_DISABLED=true`` turns export and metrics off. ``options`` go to `Radium`
-    (``tracer_provider``, ``meter_provider``, ``checkpoint_interval_s``, ...).
+    ``OTEL_SDK_DISABLED=true`` turns export and metrics off. ``_TIMEOUT`` is read in seconds,
+    as the Python OTLP exporters read it (the specification says milliseconds: ``10000`` is
+    10,000 s per request, with a warning). However long that is, the process's exit waits at
+    most 2 s for export, after the session records are written: ``export_shutdown_timeout_s``
+    or ``RADIUM_EXPORT_SHUTDOWN_TIMEOUT`` (seconds; 0: do not wait) changes that.
+    ``options`` go to `Radium` (``tracer_provider``, ``meter_provider``,
+    ``checkpoint_interval_s``, ...).
     """
     from radium_otel._internal.instance import Radium
 
@@ -149,6 +155,7 @@ def configure(
         "print_summary": print_summary,
         "otlp_headers": None if otlp_headers is None else dict(otlp_headers),
         "otlp_timeout_s": otlp_timeout_s,
+        "export_shutdown_timeout_s": export_shutdown_timeout_s,
         "otlp_compression": otlp_compression,
         "console_export": console_export,
         "otlp_json_file": None if otlp_json_file is None else os.fspath(otlp_json_file),
@@ -192,6 +199,7 @@ def _configure_default() -> Radium:
         print_summary=True,
         otlp_headers=None,
         otlp_timeout_s=None,
+        export_shutdown_timeout_s=None,
         otlp_compression=None,
         console_export=False,
         otlp_json_file=None,

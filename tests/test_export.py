@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import socket
 import subprocess
 import sys
@@ -246,7 +247,7 @@ class FixedCost:
     def __init__(self, cost_usd: float) -> None:
         self.cost_usd = cost_usd
 
-    def session_started(self, session_id: str) -> None:
+    def session_started(self, session_id: str, *, user_opened: bool = True) -> None:
         pass
 
     def session_ended(self, record: SessionRecord) -> SessionRecord:
@@ -855,6 +856,99 @@ def test_a_broken_collector_never_holds_the_agent_or_costs_its_session(
         timeout=30,
     )
     assert text.returncode == 0 and f"{calls} ( ✓ {calls} x 0 )" in text.stdout
+
+
+EXIT_AGENT = """
+import sys, time
+import radium_otel as rad
+
+rad.configure(workspace=sys.argv[1], print_summary=False)
+with rad.session(agent="exit") as session:
+    rad.tool(name="step")(lambda: None)()
+print(session.id, time.time(), flush=True)  # the session is over: everything after is exit
+"""
+SHUTDOWN_BUDGET_S = 2.0  # the default wait for export at exit
+
+
+@pytest.mark.parametrize(
+    ("collector", "variables"),
+    [
+        ("down", {}),
+        ("hanging", {}),
+        ("hanging", {"OTEL_EXPORTER_OTLP_TIMEOUT": "10000"}),  # meant as ms, read as seconds
+    ],
+    ids=["down", "hanging", "hanging-timeout-10000"],
+)
+def test_exit_waits_at_most_the_shutdown_timeout_by_default(
+    collector: str,
+    variables: dict[str, str],
+    tmp_path: Path,
+    rad_exe: str,
+    clean_env: dict[str, str],
+) -> None:
+    script = tmp_path / "agent.py"
+    script.write_text(EXIT_AGENT)
+    with HttpReceiver("hang") as receiver:
+        endpoint = dead_endpoint() if collector == "down" else receiver.url
+        env = {**clean_env, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, **variables}
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            out, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+        exited = time.time()
+    assert proc.returncode == 0, err
+    session_id, ended = out.split()
+    exit_s = exited - float(ended)
+
+    # Bounded by the 2 s shutdown budget, with a margin for a loaded machine; the export
+    # timeout and its retries took longer than that bound before: 5.6-8.4 s (down), 10 s
+    # (hanging), 10,000 s (hanging, OTEL_EXPORTER_OTLP_TIMEOUT=10000).
+    assert exit_s < SHUTDOWN_BUDGET_S + 3.0
+    if variables:
+        assert "OTEL_EXPORTER_OTLP_TIMEOUT=10000 is read in seconds" in err
+    shown = _stats_session_json(rad_exe, tmp_path, clean_env)  # written before the wait
+    assert (shown["id"], shown["status"], shown["tool_calls"]) == (session_id, "completed", 1)
+
+
+def test_the_shutdown_timeout_is_set_apart_from_the_export_timeout(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_ambient_config: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert ExportSettings(timeout_s=30.0).resolved_shutdown_timeout_s() == 2.0
+    monkeypatch.setenv("RADIUM_EXPORT_SHUTDOWN_TIMEOUT", "0.5")
+    assert ExportSettings().resolved_shutdown_timeout_s() == 0.5
+    assert ExportSettings(shutdown_timeout_s=0).resolved_shutdown_timeout_s() == 0.0
+    monkeypatch.setenv("RADIUM_EXPORT_SHUTDOWN_TIMEOUT", "-1")
+    assert ExportSettings().resolved_shutdown_timeout_s() == 2.0
+    assert "RADIUM_EXPORT_SHUTDOWN_TIMEOUT=-1 is not a number of seconds" in caplog.text
+    with pytest.raises(ValueError, match="shutdown_timeout_s"):
+        ExportSettings(shutdown_timeout_s=math.inf)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "10000")
+    assert ExportSettings().plan("traces").timeout_s == 10000.0  # as the Python exporters read it
+
+    with HttpReceiver("hang") as receiver:
+        inst = exporting_instance(
+            tmp_path, otlp_endpoint=receiver.url, otlp_timeout_s=10.0, export_shutdown_timeout_s=0.5
+        )
+        [processor] = inst.export.span_processors
+        assert (inst.export.timeout_s, inst.export.shutdown_timeout_s) == (10.0, 0.5)
+        assert (processor.timeout_s, processor.shutdown_timeout_s) == (10.0, 0.5)
+        sid = example_session(inst)
+        started = time.monotonic()
+        inst.shutdown()
+        shutdown_s = time.monotonic() - started
+
+    assert shutdown_s < 0.5 + 3.0  # the shutdown budget (margin), not the 10 s export timeout
+    assert inst.store.read(inst.store.resolve(sid)).tool_calls == 2
 
 
 def test_the_span_queue_is_bounded_while_the_collector_hangs(

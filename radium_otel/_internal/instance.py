@@ -62,7 +62,10 @@ class Radium:
     to stderr; ``otlp_json_file`` appends them to a file as OTLP/JSON lines.
     ``meter_provider`` (by default the application's global SDK one) receives radium's metrics;
     without one, a provider is made only when metrics are exported. A collector that is down,
-    hangs or fails never blocks the agent, and holds its exit for ``otlp_timeout_s`` at most.
+    hangs or fails never blocks the agent: ``otlp_timeout_s`` bounds each export request
+    (retries included), and ``export_shutdown_timeout_s`` what the exit waits for export
+    (``RADIUM_EXPORT_SHUTDOWN_TIMEOUT``, else 2 s; 0: not at all), session records being
+    written before.
     ``OTEL_SDK_DISABLED=true`` turns all export and metrics off; sessions are still recorded.
     ``instrument`` names client libraries and agent frameworks to trace with their
     installed instrumentation (`instrument`), e.g. ``["openai", "langchain"]``.
@@ -89,6 +92,7 @@ class Radium:
         console_export: bool = False,
         otlp_json_file: str | os.PathLike[str] | None = None,
         instrument: Sequence[str] | None = None,
+        export_shutdown_timeout_s: float | None = None,
     ) -> None:
         from radium_otel.exporters import ExportSettings, install
 
@@ -100,6 +104,7 @@ class Radium:
             compression=otlp_compression,
             console=console_export,
             json_file=otlp_json_file,
+            shutdown_timeout_s=export_shutdown_timeout_s,
         )
         self.workspace = resolve_workspace(workspace)
         self.store = SessionStore(sessions_dir(self.workspace))
@@ -111,6 +116,7 @@ class Radium:
         self.processor = SessionSpanProcessor(
             self._session_ended,
             on_session_open=self._session_opened,
+            on_session_drop=self._session_dropped,
             time_ns=time_ns,
             metadata=lambda: {
                 **process_metadata(),
@@ -247,14 +253,24 @@ class Radium:
         with self._write_lock:
             return self._recent.get(session_id)
 
-    def _session_opened(self, session_id: str) -> None:
+    def _session_opened(self, session_id: str, user_opened: bool) -> None:
         with self._write_lock:
             self._finished.discard(session_id)  # an id seen again is a new session run
         for hook in self.hooks:
             try:
-                hook.session_started(session_id)
+                hook.session_started(session_id, user_opened=user_opened)
             except Exception as exc:
                 log_internal_error(f"{type(hook).__name__}.session_started", exc)
+
+    def _session_dropped(self, session_id: str) -> None:
+        for hook in self.hooks:
+            dropped = getattr(hook, "session_dropped", None)
+            if dropped is None:
+                continue
+            try:
+                dropped(session_id)
+            except Exception as exc:
+                log_internal_error(f"{type(hook).__name__}.session_dropped", exc)
 
     def _session_ended(self, record: SessionRecord) -> None:
         for hook in self.hooks:
@@ -331,7 +347,7 @@ class Radium:
     def shutdown(self) -> None:
         """Close open sessions, then flush and stop the exporters radium added.
 
-        Waits at most the export timeout for a collector. Idempotent.
+        Waits at most the export shutdown timeout for a collector. Idempotent.
         """
         if self._closed:
             return
