@@ -36,7 +36,13 @@ done
 # tests/frameworks/requirements/<name>.txt, radium-otel's own dependencies, the Python), so
 # a fresh clone and CI reuse them; .venv/fw-<name> links to the one this checkout needs.
 # radium-otel itself is not installed there: the tests put this checkout on PYTHONPATH.
-# Missing venvs are made in parallel.
+# Missing venvs are made in parallel. Only for the tests (`--tests`, as scripts/test.sh asks,
+# or CI=true): the demo needs none of them.
+with_tests=0
+for arg in "$@"; do
+    [ "$arg" = "--tests" ] && with_tests=1
+done
+[ "${CI:-}" = "true" ] && with_tests=1
 fw_cache="${RADIUM_VENV_CACHE:-$HOME/.cache/radium-otel/venvs}"
 mkdir -p "$fw_cache"
 mapfile -t radium_deps < <(.venv/bin/python -c '
@@ -49,7 +55,7 @@ with open("pyproject.toml", "rb") as f:
 fw_pids=()
 fw_logs=()
 for req in tests/frameworks/requirements/*.txt; do
-    [ -e "$req" ] || continue
+    [ "$with_tests" = 1 ] && [ -e "$req" ] || continue
     name="$(basename "$req" .txt)"
     hash="$( { printf '%s\n' "${radium_deps[@]}"; cat "$req"; "$PYTHON" --version; } \
         | sha256sum | cut -c1-16)"
