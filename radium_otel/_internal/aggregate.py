@@ -182,7 +182,8 @@ class SessionState:
         recent = self.recent
         layer = getattr(scope, "name", scope)
         for back in range(1, RECENT_REQUESTS + 1):  # newest first: usually the last one
-            entry = recent[(self.recent_at - back) % RECENT_REQUESTS]
+            i = (self.recent_at - back) % RECENT_REQUESTS
+            entry = recent[i]
             if entry is None:
                 return False  # (never filled: nothing older either)
             if entry[1] is _MATCHED or entry[1] is scope:
@@ -196,7 +197,7 @@ class SessionState:
                 or not _same_request(first, call)
             ):
                 continue
-            recent[(self.recent_at - back) % RECENT_REQUESTS] = (first, _MATCHED)
+            recent[i] = (first, _MATCHED)
             detail, first_detail = _detail(call), _detail(first)
             if detail > first_detail or (
                 detail == first_detail and len(call.model) > len(first.model)  # dated name

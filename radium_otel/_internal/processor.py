@@ -366,7 +366,7 @@ class SessionSpanProcessor(SpanProcessor):
         # be an agent run (instrumentations that set attributes after the start), so it
         # opens a provisional session, settled when it ends (`_fold`).
         kind = _kind(attrs, op)
-        agent_run = _agent_run(attrs, op) is not None
+        agent_run = _agent_run(attrs, op)
         if agent_run or not (kind or _has_usage(attrs)):
             state = self._new_state(
                 str(uuid.uuid4()), start_ns=None, explicit=False, announce=agent_run
@@ -779,17 +779,14 @@ def _kind(attrs: Mapping[str, Any], op: object) -> int:
     return 0
 
 
-def _agent_run(attrs: Mapping[str, Any], op: object) -> bool | None:
-    """True when the span is an agent run (``invoke_agent``, OpenInference AGENT or CHAIN),
-    else None.
-    """
+def _agent_run(attrs: Mapping[str, Any], op: object) -> bool:
+    """Whether the span is an agent run (``invoke_agent``, OpenInference AGENT or CHAIN)."""
     if op == k.OP_INVOKE_AGENT:
         return True
     if op is None:
         kind = attrs.get(k.OPENINFERENCE_SPAN_KIND)
-        if type(kind) is str and kind in k.OI_AGENT_KINDS:
-            return True
-    return None
+        return type(kind) is str and kind in k.OI_AGENT_KINDS
+    return False
 
 
 def _agent_attribute(attrs: Mapping[str, Any]) -> str | None:
@@ -816,7 +813,7 @@ def _agent_from_span_name(span_name: str, attrs: Mapping[str, Any], op: object) 
 def _confirmed(state: SessionState) -> bool:
     """Whether a provisional session's root span says by now that it is an agent run."""
     attrs = span_attributes(state.root_span)
-    return _agent_run(attrs, attrs.get(k.GEN_AI_OPERATION_NAME)) is not None
+    return _agent_run(attrs, attrs.get(k.GEN_AI_OPERATION_NAME))
 
 
 def _has_usage(attrs: Mapping[str, Any]) -> bool:
@@ -880,10 +877,8 @@ def _tags(attrs: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _describe(
-    state: SessionState, agent: object, tags: Mapping[str, str] | None, *, replace: bool = True
-) -> None:
-    if isinstance(agent, str) and agent and (replace or "agent" not in state.metadata):
+def _describe(state: SessionState, agent: object, tags: Mapping[str, str] | None) -> None:
+    if isinstance(agent, str) and agent:
         state.metadata["agent"] = agent
     if tags:
         state.metadata.setdefault("tags", {}).update(tags)
