@@ -444,3 +444,27 @@ def test_only_sessions_known_as_agent_runs_are_announced_and_empty_ones_are_drop
     provider.shutdown()
     assert dropped == [opened[-1][0]]  # the idle run: announced, then dropped
     assert len(records) == 2  # the run, and the default session with the web span's call
+
+
+def test_at_shutdown_a_span_still_open_that_is_no_agent_run_is_the_default_sessions(
+    lay: Layers,
+) -> None:
+    """A web request still running when the process stops: what it held is counted in the
+    default session, as when it ends, never as a session of its own."""
+    lay.span("client", "chat", 0, 1, usage("gpt-4o", 5, 1))  # the default session
+    request = lay.start("web", "GET /ask", 2)
+    lay.span("client", "chat", 3, 4, usage("gpt-4o", 7, 1), request)
+    other = lay.start("web", "GET /other", 5)
+    lay.span("client", "chat", 6, 7, usage("gpt-4o", 9, 1), other)
+    lay.provider.shutdown()
+    (record,) = lay.records
+    assert (record.requests, record.input_tokens) == (3, 21)
+
+
+def test_at_shutdown_open_spans_alone_make_one_default_session(lay: Layers) -> None:
+    for at in (0, 5):
+        request = lay.start("web", "GET /ask", at)
+        lay.span("client", "chat", at + 1, at + 2, usage("gpt-4o", 7, 1), request)
+    lay.provider.shutdown()
+    (record,) = lay.records
+    assert (record.requests, record.input_tokens) == (2, 14)

@@ -244,6 +244,9 @@ class SessionSpanProcessor(SpanProcessor):
             folded, measured = self._collect()
             records = folded or []
             for state in list(self._sessions.values()):
+                if state.provisional:
+                    self._settle_provisional(state)
+            for state in list(self._sessions.values()):
                 status = "interrupted" if state.explicit and state.end_ns is None else "completed"
                 record = self._close(state, status)
                 if record is not None:
@@ -379,6 +382,22 @@ class SessionSpanProcessor(SpanProcessor):
                 _describe(state, _agent_attribute(attrs), None)
             return state
         return self._default_state()
+
+    def _settle_provisional(self, state: SessionState) -> None:
+        """At shutdown, a provisional session whose root never ended: an agent run if its
+        root says so by now, else part of the default session (it becomes that session
+        when there is none yet) (lock held).
+        """
+        if _confirmed(state):
+            self._confirm(state)
+            return
+        state.provisional, state.root_span = False, None
+        default = self._default
+        if default is None or default.id not in self._sessions:
+            self._default = state
+        else:
+            del self._sessions[state.id]
+            default.absorb(state)
 
     def _user_session(self, parent_state: SessionState | None) -> SessionState | None:
         """The open session the user opened that a starting span runs in, if any."""
