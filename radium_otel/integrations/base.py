@@ -41,9 +41,9 @@ class Package:
     # the same trace as its spans; the processor counts a request recorded by both once
     # (SPEC "One request counts once").
     clients: tuple[str, ...] = ()
-    # radium's own instrumentors (``module:Class``, the native interface) enabled and
-    # disabled with this package, for what no span of it says (e.g. the user's decisions).
-    companions: tuple[str, ...] = ()
+    # radium's own instrumentors (family "native") enabled and disabled with this package,
+    # for what no span of it says (e.g. the user's decisions).
+    companions: tuple[Package, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +70,19 @@ class NativeInstrumentor:
     title: ClassVar[str]  # the library, in messages
     requirement: ClassVar[str]  # what it instruments, as ``BaseInstrumentor`` reports it
     _lock: ClassVar[threading.Lock]
+    _on: ClassVar[bool]  # instrumented (whether or not anything needed changing)
     _undo: ClassVar[list[Callable[[], None]]]  # newest last
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._lock = threading.Lock()
+        cls._on = False
         cls._undo = []
 
     @property
     def is_instrumented_by_opentelemetry(self) -> bool:
-        """True while this instrumentor's changes are in place."""
-        return bool(self._undo)
+        """True from `instrument` to `uninstrument` (as for ``BaseInstrumentor``)."""
+        return self._on
 
     def instrumentation_dependencies(self) -> tuple[str, ...]:
         """The library this instruments (as ``BaseInstrumentor`` reports it)."""
@@ -99,7 +101,7 @@ class NativeInstrumentor:
         when already instrumented.
         """
         with self._lock:
-            if self._undo:
+            if self._on:
                 return
             try:
                 self._patch(
@@ -110,11 +112,14 @@ class NativeInstrumentor:
                     "radium-otel: could not turn on %s: %s: %s", self.title, type(exc).__name__, exc
                 )
                 self._restore()
+                return
+            type(self)._on = True
 
     def uninstrument(self, **_: Any) -> None:
         """Put back everything `instrument` changed."""
         with self._lock:
             self._restore()
+            type(self)._on = False
 
     def _patch(self, tracer_provider: Any, meter_provider: Any, capture_content: bool) -> None:
         """Make the changes (lock held)."""

@@ -58,7 +58,7 @@ class _Enabled:
     instrumentor: Any
     radium: Radium  # the instance whose providers it traces into
     owned: bool  # enabled here (False: the application had enabled it already)
-    companions: tuple[Any, ...] = ()  # the package's companions, enabled with it
+    companions: tuple[_Enabled, ...] = ()  # the package's companions, enabled with it
 
 
 # Guards `_enabled` (client name → what traces it) and `_env_set`, and serialises enabling
@@ -212,22 +212,15 @@ def _enable(package: Package, radium: Radium) -> _Enabled | str:
     return _Enabled(package, instrumentor, radium, owned=True)
 
 
-def _enable_companions(package: Package, radium: Radium) -> tuple[Any, ...]:
-    """The package's companion instrumentors, enabled on ``radium``'s providers."""
+def _enable_companions(package: Package, radium: Radium) -> tuple[_Enabled, ...]:
+    """The package's companions, enabled on ``radium``'s providers as packages are."""
     enabled = []
-    for dotted in package.companions:
-        module, _, cls = dotted.partition(":")
-        try:
-            companion = getattr(importlib.import_module(module), cls)()
-            companion.instrument(
-                tracer_provider=radium.tracer_provider,
-                meter_provider=radium.export.meter_provider,
-                capture_content=radium.capture_content,
-            )
-        except Exception as exc:
-            logger.warning("radium-otel: %s not enabled: %s: %s", dotted, type(exc).__name__, exc)
-            continue
-        enabled.append(companion)
+    for companion in package.companions:
+        result = _enable(companion, radium)
+        if isinstance(result, str):
+            logger.warning("radium-otel: %s not enabled: %s", companion.instrumentor, result)
+        else:
+            enabled.append(result)
     return tuple(enabled)
 
 
@@ -348,10 +341,7 @@ def _settings_only(parameters: str) -> str | None:
 
 def _uninstrument(name: str, enabled: _Enabled) -> None:
     for companion in enabled.companions:
-        try:
-            companion.uninstrument()
-        except Exception as exc:
-            logger.warning("radium-otel: could not turn off %s: %s", type(companion).__name__, exc)
+        _uninstrument(name, companion)
     if not enabled.owned:
         return  # the application's to turn off
     _release_switch(enabled.package)

@@ -16,18 +16,19 @@ __all__ = ["FRAMEWORKS"]
 
 _ALL_CLIENTS = ("openai", "anthropic", "google-genai")
 
+
+def _radium(module: str, instrumentor: str, *, clients: tuple[str, ...] = ()) -> Package:
+    """One of radium's own instrumentors, ``radium_otel.integrations.<module>``."""
+    return Package(
+        "radium-otel", f"radium_otel.integrations.{module}", instrumentor, "native", clients
+    )
+
+
 FRAMEWORKS: dict[str, Target] = {
     "pydantic-ai": Target(
         "pydantic_ai",
         "pydantic-ai-slim",
-        (
-            Package(
-                "radium-otel",
-                "radium_otel.integrations.pydantic_ai",
-                "PydanticAIInstrumentor",
-                "native",
-            ),
-        ),
+        (_radium("pydantic_ai", "PydanticAIInstrumentor"),),
         # (Its chat spans carry all the usage: reasoning as gen_ai.usage.details.*.)
     ),
     "openai-agents": Target(
@@ -42,7 +43,7 @@ FRAMEWORKS: dict[str, Target] = {
                 "OpenAIAgentsInstrumentor",
                 "openinference",
                 clients=("openai",),
-                companions=("radium_otel.integrations.openai_agents:ApprovalRecorder",),
+                companions=(_radium("openai_agents", "ApprovalRecorder"),),
             ),
             Package(
                 "opentelemetry-instrumentation-openai-agents",
@@ -70,8 +71,8 @@ FRAMEWORKS: dict[str, Target] = {
                 "traceloop",
                 clients=_ALL_CLIENTS,
                 companions=(
-                    "radium_otel.integrations.langchain:HITLDecisionRecorder",
-                    "radium_otel.integrations.langchain:TraceloopAgentFactoryGuard",
+                    _radium("langchain", "HITLDecisionRecorder"),
+                    _radium("langchain", "TraceloopAgentFactoryGuard"),
                 ),
             ),
             Package(
@@ -79,7 +80,7 @@ FRAMEWORKS: dict[str, Target] = {
                 "openinference.instrumentation.langchain",
                 "LangChainInstrumentor",
                 "openinference",
-                companions=("radium_otel.integrations.langchain:HITLDecisionRecorder",),
+                companions=(_radium("langchain", "HITLDecisionRecorder"),),
             ),
         ),
     ),
@@ -121,13 +122,7 @@ FRAMEWORKS: dict[str, Target] = {
         (
             # (Its chat spans carry no reasoning tokens, no answering model, and the
             # framework's name as the provider.)
-            Package(
-                "radium-otel",
-                "radium_otel.integrations.strands",
-                "StrandsInstrumentor",
-                "native",
-                clients=_ALL_CLIENTS,
-            ),
+            _radium("strands", "StrandsInstrumentor", clients=_ALL_CLIENTS),
         ),
     ),
     "google-adk": Target(
@@ -137,12 +132,7 @@ FRAMEWORKS: dict[str, Target] = {
             # (Its generate_content spans carry all the usage: cached and thoughts tokens.
             # OpenInference's instrumentation (1.0.5) suppresses them and records no LLM
             # span in their place with google-adk 2.13: no usage at all.)
-            Package(
-                "radium-otel",
-                "radium_otel.integrations.google_adk",
-                "GoogleADKInstrumentor",
-                "native",
-            ),
+            _radium("google_adk", "GoogleADKInstrumentor"),
         ),
     ),
     "llama-index": Target(

@@ -48,7 +48,7 @@ class PydanticAIInstrumentor(NativeInstrumentor):
     @property
     def is_instrumented_by_opentelemetry(self) -> bool:
         """True while this instrumentor, or the application, has turned agent tracing on."""
-        if self._undo:
+        if self._on:
             return True
         module = sys.modules.get("pydantic_ai.agent")  # not imported: nobody turned it on
         agent = getattr(module, "Agent", None) if module is not None else None
