@@ -803,6 +803,22 @@ print(time.time(), flush=True)  # the agent is done: everything after this is ex
 """
 
 
+def run_agent(
+    args: list[str], env: dict[str, str], timeout_s: float
+) -> tuple[int, str, str, float]:
+    """Run a Python agent script to its exit: return code, stdout, stderr, and when it had
+    exited (``time.time()``, to compare with what it printed before exiting).
+    """
+    proc = subprocess.Popen(
+        [sys.executable, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    finally:
+        proc.kill()
+    return proc.returncode, out, err, time.time()
+
+
 @pytest.mark.parametrize("collector", ["down", "hanging", "failing"])
 def test_a_broken_collector_never_holds_the_agent_or_costs_its_session(
     collector: str, tmp_path: Path, rad_exe: str, clean_env: dict[str, str]
@@ -820,19 +836,8 @@ def test_a_broken_collector_never_holds_the_agent_or_costs_its_session(
             "OTEL_EXPORTER_OTLP_TIMEOUT": str(timeout_s),
             "OTEL_BSP_SCHEDULE_DELAY": "100",  # export while the agent runs, too
         }
-        proc = subprocess.Popen(
-            [sys.executable, str(script), str(tmp_path), str(calls)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            out, err = proc.communicate(timeout=25)
-        finally:
-            proc.kill()
-        exited = time.time()
-    assert proc.returncode == 0, err
+        returncode, out, err, exited = run_agent([str(script), str(tmp_path), str(calls)], env, 25)
+    assert returncode == 0, err
     summary_line, done_line = out.splitlines()
     summary = json.loads(summary_line)
     exit_s = exited - float(done_line)
@@ -891,19 +896,8 @@ def test_exit_waits_at_most_the_shutdown_timeout_by_default(
     with HttpReceiver("hang") as receiver:
         endpoint = dead_endpoint() if collector == "down" else receiver.url
         env = {**clean_env, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, **variables}
-        proc = subprocess.Popen(
-            [sys.executable, str(script), str(tmp_path)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            out, err = proc.communicate(timeout=60)
-        finally:
-            proc.kill()
-        exited = time.time()
-    assert proc.returncode == 0, err
+        returncode, out, err, exited = run_agent([str(script), str(tmp_path)], env, 60)
+    assert returncode == 0, err
     session_id, ended = out.split()
     exit_s = exited - float(ended)
 

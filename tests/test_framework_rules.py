@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.sdk.trace import Span, TracerProvider
 from opentelemetry.trace import set_span_in_context
+from test_time_accounting import Harness
 
 from radium_otel._internal.processor import SessionSpanProcessor, session_context
 from radium_otel._internal.record import SessionRecord
@@ -32,16 +33,10 @@ def ns(seconds: float) -> int:
     return T0 + round(seconds * S)
 
 
-class Layers:
-    """One processor on a fresh provider; a tracer per instrumentation scope."""
+class Layers(Harness):
+    """One processor on a fresh provider; spans of a tracer per instrumentation scope."""
 
-    def __init__(self) -> None:
-        self.records: list[SessionRecord] = []
-        self.processor = SessionSpanProcessor(self.records.append, time_ns=StepClock())
-        self.provider = TracerProvider()
-        self.provider.add_span_processor(self.processor)
-
-    def start(
+    def start(  # type: ignore[override]  # (the scope comes first: the layer)
         self,
         scope: str,
         name: str,
@@ -49,12 +44,7 @@ class Layers:
         attrs: Mapping[str, Any] | None = None,
         parent: Span | None = None,
     ) -> Span:
-        context = set_span_in_context(parent) if parent is not None else None
-        span = self.provider.get_tracer(scope).start_span(
-            name, context=context, attributes=dict(attrs or {}), start_time=ns(at)
-        )
-        assert isinstance(span, Span)
-        return span
+        return super().start(name, at, attrs or {}, parent, scope=scope)
 
     def span(
         self,

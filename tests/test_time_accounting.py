@@ -40,9 +40,19 @@ class Harness:
         self.provider.add_span_processor(self.processor)
         self.tracer = self.provider.get_tracer("test")
 
-    def start(self, name: str, at: float, attrs: Mapping[str, Any], parent: Span | None) -> Span:
+    def start(
+        self,
+        name: str,
+        at: float,
+        attrs: Mapping[str, Any],
+        parent: Span | None,
+        *,
+        scope: str | None = None,
+    ) -> Span:
+        """A span started at ``at`` s, by the tracer of ``scope`` (default: "test")."""
         context = set_span_in_context(parent) if parent is not None else None
-        span = self.tracer.start_span(
+        tracer = self.tracer if scope is None else self.provider.get_tracer(scope)
+        span = tracer.start_span(
             name, context=context, attributes=dict(attrs), start_time=T0 + round(at * S)
         )
         assert isinstance(span, Span)

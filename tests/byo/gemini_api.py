@@ -37,11 +37,11 @@ def usage(
     return body
 
 
-def _body(model: str, text: str, usage: dict[str, Any], *, final: bool) -> dict[str, Any]:
-    candidate: dict[str, Any] = {
-        "content": {"parts": [{"text": text}], "role": "model"},
-        "index": 0,
-    }
+def body(
+    model: str, parts: list[dict[str, Any]], usage: dict[str, Any], *, final: bool
+) -> dict[str, Any]:
+    """A ``GenerateContentResponse`` body (or a stream's chunk: ``final`` ends it)."""
+    candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
     if final:
         candidate["finishReason"] = "STOP"
     return {
@@ -54,7 +54,7 @@ def _body(model: str, text: str, usage: dict[str, Any], *, final: bool) -> dict[
 
 def response(model: str, usage: dict[str, Any], text: str = "Done: the tests pass.") -> Response:
     """A complete ``GenerateContentResponse`` (200)."""
-    return json_response(200, _body(model, text, usage, final=True))
+    return json_response(200, body(model, [{"text": text}], usage, final=True))
 
 
 def chunks(model: str, pieces: list[tuple[str, dict[str, Any]]]) -> Response:
@@ -64,7 +64,7 @@ def chunks(model: str, pieces: list[tuple[str, dict[str, Any]]]) -> Response:
     """
     return sse_response(
         (
-            _body(model, text, usage, final=index == len(pieces) - 1)
+            body(model, [{"text": text}], usage, final=index == len(pieces) - 1)
             for index, (text, usage) in enumerate(pieces)
         ),
         done=False,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from byo.gemini_api import GENERATE_PATH, STREAM_PATH
+from byo.gemini_api import body as gemini_body
 from byo.gemini_api import usage as gemini_usage
 from byo.llm_server import LLMServer, Request, Response, json_response, sse_response
 
@@ -276,15 +277,7 @@ def _gemini_usage(usage: Usage, *, final: bool = True) -> dict[str, Any]:
 def _gemini_body(
     parts: list[dict[str, Any]], usage: dict[str, Any], *, final: bool
 ) -> dict[str, Any]:
-    candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
-    if final:
-        candidate["finishReason"] = "STOP"
-    return {
-        "candidates": [candidate],
-        "usageMetadata": usage,
-        "modelVersion": GEMINI_MODEL,
-        "responseId": "stub-gemini-response",
-    }
+    return gemini_body(GEMINI_MODEL, parts, usage, final=final)
 
 
 def _gemini(request: Request) -> Response:
