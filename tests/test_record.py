@@ -53,10 +53,12 @@ def test_to_json_has_the_spec_fields_in_order(make_record: RecordFactory) -> Non
         "tool_failures",
         "tools",
         "decisions",
+        "decision_sources",
         "code_changes",
         "model_usage",
         "cache_stats",
         "cost_usd",
+        "reported_cost_usd",
         "pricing",
         "diagnostics",
     ]
@@ -239,3 +241,29 @@ def test_parse_time_reads_offsets_and_naive_times_as_utc() -> None:
 def test_totals_over_models(make_record: RecordFactory) -> None:
     record = make_record()
     assert (record.requests, record.input_tokens, record.output_tokens) == (7, 21_000, 1_200)
+
+
+def test_decision_sources_and_reported_cost_round_trip(make_record: RecordFactory) -> None:
+    record = replace(
+        make_record(),
+        decisions={"reject": 2, "auto_accept": 1},
+        decision_sources={"reject": {"config": 1, "user": 1}, "auto_accept": {"config": 1}},
+        reported_cost_usd=0.125,
+    )
+
+    back = SessionRecord.from_json(json.loads(json.dumps(record.to_json())))
+
+    assert back.decision_sources == {
+        "reject": {"config": 1, "user": 1},
+        "auto_accept": {"config": 1},
+    }
+    assert back.reported_cost_usd == 0.125
+    assert SessionRecord.from_json(make_record().to_json()).reported_cost_usd is None
+
+
+def test_malformed_decision_sources_are_refused(make_record: RecordFactory) -> None:
+    data = make_record().to_json()
+    data["decision_sources"] = {"reject": ["config"]}
+
+    with pytest.raises(RecordError, match="decision_sources"):
+        SessionRecord.from_json(data)

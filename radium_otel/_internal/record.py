@@ -127,10 +127,14 @@ class SessionRecord:
     tool_failures: int = 0
     tools: dict[str, ToolStats] = field(default_factory=dict)
     decisions: dict[str, int] = field(default_factory=dict)
+    # Who made each decision, where a source says (SPEC "Sessions from agents we do not
+    # run"): decision -> source (``config``, ``user``, ...) -> count.
+    decision_sources: dict[str, dict[str, int]] = field(default_factory=dict)
     code_changes: dict[str, Any] | None = None
     model_usage: list[ModelUsage] = field(default_factory=list)
     cache_stats: CacheStats = field(default_factory=CacheStats)
     cost_usd: float | None = None  # the priced part when ``pricing.partial``
+    reported_cost_usd: float | None = None  # the agent's own figure (Claude Code), beside ours
     pricing: PricingInfo | None = None  # None: costs not computed (yet)
     diagnostics: dict[str, int] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
@@ -178,6 +182,7 @@ class SessionRecord:
                 for name, t in self.tools.items()
             },
             "decisions": dict(self.decisions),
+            "decision_sources": {d: dict(s) for d, s in self.decision_sources.items()},
             "code_changes": self.code_changes,
             "model_usage": [
                 {
@@ -204,6 +209,7 @@ class SessionRecord:
                 "savings_usd": self.cache_stats.savings_usd,
             },
             "cost_usd": self.cost_usd,
+            "reported_cost_usd": self.reported_cost_usd,
             "pricing": None if self.pricing is None else self.pricing.to_json(),
             "diagnostics": dict(self.diagnostics),
         }
@@ -277,6 +283,10 @@ class SessionRecord:
             tool_failures=r.count("tool_failures"),
             tools=tools,
             decisions={str(k): _int(v) for k, v in r.obj("decisions").items()},
+            decision_sources={
+                str(d): {str(k): _int(v) for k, v in by.obj_items()}
+                for d, by in r.subs("decision_sources").items()
+            },
             code_changes=code,
             model_usage=models,
             cache_stats=CacheStats(
@@ -286,6 +296,7 @@ class SessionRecord:
                 savings_usd=cache.opt_number("savings_usd"),
             ),
             cost_usd=r.opt_number("cost_usd"),
+            reported_cost_usd=r.opt_number("reported_cost_usd"),
             pricing=_pricing(data.get("pricing")),
             diagnostics={str(k): _int(v) for k, v in r.obj("diagnostics").items()},
         )
@@ -436,6 +447,9 @@ class _Reader:
         if not isinstance(value, dict):
             raise RecordError(f"field {key!r} must be an object")
         return value
+
+    def obj_items(self) -> list[tuple[str, Any]]:
+        return list(self._data.items())
 
     def sub(self, key: str) -> _Reader:
         return _Reader(self.obj(key))
