@@ -78,9 +78,40 @@ for req in tests/frameworks/requirements/*.txt; do
         fw_logs+=("$log")
     fi
 done
+# The coding CLIs that tests/sources runs (Claude Code, Codex, Gemini CLI, and ccusage), pinned
+# in tests/sources/clis/package.json with its package-lock.json, installed by `npm ci` beside
+# the framework venvs, into a folder named by a hash of the lock and the Node version (native
+# addons are built for it), alongside the venvs above; .tools/clis links to it. Only for the
+# tests, like the venvs; no TTY, no update notifier, no audit, no funding messages.
+if [ "$with_tests" = 1 ]; then
+    if ! command -v npm > /dev/null; then
+        echo "bootstrap: npm (Node.js >= 20) is needed for the tests' coding CLIs" >&2
+        exit 1
+    fi
+    clis="tests/sources/clis"
+    hash="$( { cat "$clis/package.json" "$clis/package-lock.json"; node --version; } \
+        | sha256sum | cut -c1-16)"
+    target="$fw_cache/clis-$hash"
+    mkdir -p .tools
+    ln -sfn "$target" .tools/clis
+    if [ ! -f "$target/.radium-installed" ]; then
+        log="$fw_cache/clis-$hash.log"
+        (
+            rm -rf "$target"
+            mkdir -p "$target"
+            cp "$clis/package.json" "$clis/package-lock.json" "$target/"
+            cd "$target"
+            npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false \
+                npm ci --no-audit --no-fund --no-progress --loglevel=warn < /dev/null
+            touch "$target/.radium-installed"
+        ) > "$log" 2>&1 &
+        fw_pids+=("$!")
+        fw_logs+=("$log")
+    fi
+fi
 for i in "${!fw_pids[@]}"; do
     if ! wait "${fw_pids[$i]}"; then
-        echo "bootstrap: installing a framework venv failed; its log:" >&2
+        echo "bootstrap: installing a framework venv or the coding CLIs failed; its log:" >&2
         tail -n 30 "${fw_logs[$i]}" >&2
         exit 1
     fi
