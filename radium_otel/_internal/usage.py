@@ -346,3 +346,63 @@ def _has_any(obj: object, *names: str) -> bool:
                 return True
         return False
     return any(_has(obj, name) for name in names)
+
+
+# --- counts that external sources report as flat attributes (`radium_otel.sources`) --------------
+def _flat(
+    input: tuple[str, ...],
+    output: tuple[str, ...],
+    cache_read: tuple[str, ...] = (),
+    cache_creation: tuple[str, ...] = (),
+    reasoning: tuple[str, ...] = (),
+    cache_creation_1h: tuple[str, ...] = (),
+) -> _Shape:
+    def paths(names: tuple[str, ...]) -> tuple[_Path, ...]:
+        return tuple((n,) for n in names)
+
+    return _Shape("", "model", paths(input), paths(output), paths(cache_read),
+                  paths(cache_creation), paths(reasoning), paths(cache_creation_1h))  # fmt: skip
+
+
+#: How each coding CLI's events report a request's tokens (SPEC "Sessions from agents we do
+#: not run"): Claude Code's input leaves the cache out (as Anthropic's API does); Codex's and
+#: Gemini CLI's include it; Gemini's output leaves out the thoughts (as Gemini's API does).
+SOURCE_SHAPES: dict[str, _Shape] = {
+    "claude-code": _flat(
+        input=("input_tokens", "cache_read_tokens", "cache_creation_tokens"),
+        output=("output_tokens",),
+        cache_read=("cache_read_tokens",),
+        cache_creation=("cache_creation_tokens",),
+        cache_creation_1h=("cache_creation_1h_tokens",),
+    ),
+    "codex": _flat(
+        input=("input_token_count",),
+        output=("output_token_count",),
+        cache_read=("cached_token_count",),
+        reasoning=("reasoning_token_count",),
+    ),
+    "gemini-cli": _flat(
+        input=("input_token_count", "tool_token_count"),
+        output=("output_token_count", "thoughts_token_count"),
+        cache_read=("cached_content_token_count",),
+        reasoning=("thoughts_token_count",),
+    ),
+}
+
+
+def usage_from_counts(source: str, counts: Mapping[str, object]) -> Usage | None:
+    """A request's `Usage` from the flat counts a source reports (`SOURCE_SHAPES`); counts
+    sent as decimal strings (Claude Code's spans) are read as numbers, invalid ones dropped.
+    """
+    shape = SOURCE_SHAPES[source]
+    raw: dict[_Path, int] = {}
+    for path in shape.paths():
+        value = counts.get(path[0])
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)
+        count = _count(path, value)
+        if count is not None:
+            raw[path] = count
+    return shape.normalise(raw, None)
