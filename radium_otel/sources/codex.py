@@ -1,0 +1,179 @@
+"""Codex CLI (``@openai/codex``): its OTLP log events → session events.
+
+Mapping (SPEC "Sessions from agents we do not run"; README "rad collect"):
+
+===============================  ==========================================================
+``codex.conversation_starts``      activity; ``provider_name``, approval and sandbox policy
+                                   into the metadata
+``codex.user_prompt``              activity
+``codex.api_request``              a request was sent (``duration_ms`` before the record);
+                                   a failed one (status not 2xx, ``error.message``) is a
+                                   failed request
+``codex.sse_event``                ``response.completed``: the request's usage (input
+                                   INCLUDING the cache, normalised), from its send to now;
+                                   ``response.failed``: a failed request
+``codex.tool_decision``            ``approved*`` by ``User`` → accept, by ``Config`` →
+                                   auto_accept; ``denied`` / ``abort`` → reject
+``codex.tool_result``              a tool call that ran (``tool_name``, ``success``,
+                                   ``duration_ms``); for ``apply_patch`` the lines its patch
+                                   adds and removes, per file — the patch itself is dropped
+===============================  ==========================================================
+
+Session id: ``conversation.id``. Codex's metrics carry no session id and are not used; it
+reports no cost (ours only) and no line counts (counted from the patches).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Final
+
+from radium_otel.sources.events import (
+    Decision,
+    Describe,
+    Event,
+    Lines,
+    Opened,
+    Request,
+    Seen,
+    ToolRun,
+)
+from radium_otel.sources.mapping import EventSource, Record, as_bool, as_int
+
+__all__ = ["SOURCE", "Codex", "patch_lines"]
+
+_SCOPE: Final = "codex/events"
+_REFUSED: Final = ("denied", "abort", "rejected", "reject")
+_FILE_TAGS: Final = ("Add File: ", "Update File: ", "Delete File: ")
+_MOVE: Final = "Move to: "
+
+
+class Codex(EventSource):
+    """Codex CLI's events (see the module docstring)."""
+
+    name = "codex"
+    lines_known = True  # from apply_patch: every edit Codex makes goes through it
+    service_names = frozenset({"codex_cli_rs", "codex-cli", "codex_exec", "codex"})
+    prefix = "codex."
+    session_keys = ("conversation.id", "session.id")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handlers.update(
+            conversation_starts=self._starts,
+            user_prompt=self._activity,
+            api_request=self._api_request,
+            sse_event=self._sse_event,
+            tool_decision=self._tool_decision,
+            tool_result=self._tool_result,
+        )
+
+    def provider(self, record: Record) -> str | None:
+        """OpenAI when Codex says so, else priced by the model's name alone."""
+        return "openai" if record.text("provider_name") == "openai" else None
+
+    def _activity(self, record: Record) -> Sequence[Event]:
+        return (Seen(record.time_ns, record.time_ns),)
+
+    def _starts(self, record: Record) -> Sequence[Event]:
+        fields = [
+            (name, value)
+            for name, key in (
+                ("codex.provider", "provider_name"),
+                ("codex.approval_policy", "approval_policy"),
+                ("codex.sandbox_policy", "sandbox_policy"),
+                ("model", "model"),
+                ("source_version", "app.version"),
+            )
+            if (value := record.text(key)) is not None
+        ]
+        return (Seen(record.time_ns, record.time_ns), Describe(tuple(fields)))
+
+    def _api_request(self, record: Record) -> Sequence[Event]:
+        start, end = record.span_ms()
+        status = as_int(record.get("http.response.status_code"))
+        failed = record.get("error.message") is not None or (
+            status is not None and not 200 <= status < 300
+        )
+        if failed:
+            call = self.model_call(record, record.text("model"), start, end, error=True)
+            return (Request(call, _SCOPE),)
+        return (Opened(start),)
+
+    def _sse_event(self, record: Record) -> Sequence[Event]:
+        kind = record.text("event.kind")
+        if kind == "response.completed" and record.get("error.message") is None:
+            call = self.model_call(record, record.text("model"), record.time_ns,
+                                   record.time_ns, error=False)  # fmt: skip
+            return (Request(call, _SCOPE, from_open=True),)
+        if kind == "response.failed" or (
+            kind == "response.completed" and record.get("error.message") is not None
+        ):
+            call = self.model_call(record, record.text("model"), record.time_ns,
+                                   record.time_ns, error=True)  # fmt: skip
+            return (Request(call, _SCOPE, from_open=True),)
+        return ()
+
+    def _tool_decision(self, record: Record) -> Sequence[Event]:
+        decision = (record.text("decision") or "").lower()
+        source = record.text("source")
+        if decision.startswith("approved"):
+            by_person = source is not None and source.lower() == "user"
+            verdict = "accept" if by_person else "auto_accept"
+        elif decision in _REFUSED:
+            verdict = "reject"
+        else:
+            verdict = decision or "unknown"  # counted as a dropped attribute
+        return (Decision(verdict, source.lower() if source else None, record.time_ns),)
+
+    def _tool_result(self, record: Record) -> Sequence[Event]:
+        name = record.text("tool_name") or "unknown"
+        start, end = record.span_ms()
+        ok = as_bool(record.get("success"))
+        events: list[Event] = [ToolRun(name, start, end, None if ok is not False else "failed")]
+        if name == "apply_patch" and ok is not False:
+            for path, added, removed in patch_lines(record.text("arguments") or ""):
+                events.append(Lines(added, removed, path, end))
+        return events
+
+
+def patch_lines(arguments: str) -> list[tuple[str, int, int]]:
+    """(path, lines added, lines removed) per file of an ``apply_patch`` patch.
+
+    The patch may come bare or as ``{"input": patch}``. ``*** Add File`` counts its ``+``
+    lines, ``*** Update File`` its ``+``/``-`` lines (a ``*** Move to`` renames the row),
+    ``*** Delete File`` a changed file whose removed lines the patch does not hold (0).
+    """
+    text = arguments
+    if arguments.lstrip().startswith("{"):
+        try:
+            data = json.loads(arguments)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            found = data.get("input") or data.get("patch")
+            text = found if isinstance(found, str) else ""
+    counts: dict[str, list[int]] = {}  # path -> [added, removed], in patch order
+    path: str | None = None
+    for line in text.splitlines():
+        if line.startswith("*** "):
+            header = line[4:]
+            tag = next((t for t in _FILE_TAGS if header.startswith(t)), None)
+            if tag is not None:
+                path = header[len(tag) :].strip()
+                counts.setdefault(path, [0, 0])
+            elif header.startswith(_MOVE) and path is not None:
+                moved = header[len(_MOVE) :].strip()
+                counts[moved] = counts.pop(path)
+                path = moved
+            elif header.startswith(("End Patch", "Begin Patch")):
+                path = None
+        elif path is not None and line.startswith("+"):
+            counts[path][0] += 1
+        elif path is not None and line.startswith("-"):
+            counts[path][1] += 1
+    return [(p, added, removed) for p, (added, removed) in counts.items()]
+
+
+SOURCE: Final = Codex()

@@ -1,0 +1,338 @@
+"""`Collector`: OTLP export requests in, live and finished session records out.
+
+The receiver (`radium_otel.sources.receiver`) hands every decoded export request to
+`Collector.ingest`. Each resource's records go to the source that recognises them (Claude
+Code, Codex CLI, Gemini CLI: their modules map records to `events.Item`s); spans no source
+claims are GenAI spans from any process, replayed through the in-process span processor
+(`radium_otel.sources.genai`). What a request adds is journaled and fsynced before `ingest`
+returns, so an acknowledged batch survives a killed collector (`Journal`), then applied.
+
+Sessions are live: `tick` (every second, from the collector's thread) writes the records
+of sessions that changed as ``active`` and closes those whose source ended them or that
+went quiet for ``idle_timeout_s``; a closed session is priced and stored as ``completed``.
+Events for a closed session reopen it: its journal is kept (`RETENTION_S`) and replayed, so
+a resumed session is one session, counted once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, ClassVar, Final, Protocol
+
+from google.protobuf.message import Message
+
+from radium_otel._internal.errors import log_internal_error
+from radium_otel._internal.record import SessionRecord
+from radium_otel._internal.store import SessionStore, is_safe_id
+from radium_otel.sources import otlp
+from radium_otel.sources.events import Item, LiveSession, from_row, to_row
+from radium_otel.sources.journal import Journal
+
+__all__ = ["DEFAULT_IDLE_TIMEOUT_S", "Collector", "Outcome", "Source"]
+
+logger = logging.getLogger("radium_otel")
+
+DEFAULT_IDLE_TIMEOUT_S: Final = 30 * 60.0
+RETENTION_S: Final = 7 * 24 * 3600.0  # journals of closed sessions, for a session resumed later
+_CLOSED: Final = "C"  # journal row: the session was closed and stored
+
+
+class Source(Protocol):
+    """One external source's mapping (a module of this package provides one)."""
+
+    name: ClassVar[str]  # as stored in ``metadata.source``: ``claude-code``, ``codex``, ...
+    lines_known: ClassVar[bool]  # it reports line counts of edits (else code changes null)
+
+    def recognises(self, resource: Mapping[str, Any], scope: str, event: str | None) -> bool:
+        """Whether records of this resource / scope (first event name) are this source's."""
+
+    def logs(self, resource: Mapping[str, Any], records: Sequence[Any], out: list[Item]) -> int:
+        """Map log records to items in ``out``; returns how many were rejected."""
+
+    def spans(self, resource: Mapping[str, Any], spans: Sequence[Any], out: list[Item]) -> int:
+        """Map spans to items in ``out``; returns how many were rejected."""
+
+    def metrics(self, resource: Mapping[str, Any], metrics: Sequence[Any], out: list[Item]) -> int:
+        """Map metric points to items in ``out``; returns how many were rejected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an export request came to: records rejected, with a one-line reason."""
+
+    rejected: int = 0
+    message: str = ""
+
+
+def default_sources() -> list[Source]:
+    """The coding CLIs radium recognises (tried in this order)."""
+    from radium_otel.sources import claude_code, codex, gemini_cli
+
+    return [claude_code.SOURCE, codex.SOURCE, gemini_cli.SOURCE]
+
+
+class Collector:
+    """Live sessions of every source, their journal, and the store they end up in."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        journal_folder: Path,
+        *,
+        idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
+        sources: Sequence[Source] | None = None,
+        finish: Callable[[SessionRecord], SessionRecord] | None = None,
+        time_ns: Callable[[], int] = time.time_ns,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.idle_timeout_s = idle_timeout_s
+        self.sources = list(default_sources() if sources is None else sources)
+        self._finish = finish
+        self._time_ns = time_ns
+        self._clock = clock
+        self._journal = Journal(journal_folder)
+        self._lock = threading.Lock()  # live sessions, the journal's order
+        self._write_lock = threading.Lock()  # store writes, and which sessions are closed
+        self._live: dict[str, LiveSession] = {}
+        self._last: dict[str, float] = {}  # session id -> clock of its last item
+        self._dirty: set[str] = set()
+        self._lines_known = {s.name: s.lines_known for s in self.sources}
+        self.accepted = 0
+        self.duplicates = 0
+        from radium_otel.sources.genai import SpanReplay
+
+        self._spans = SpanReplay(self._journal, self._write, idle_timeout_s, clock)
+
+    # --- intake -----------------------------------------------------------------------------
+    def ingest(self, signal: str, request: Message) -> Outcome:
+        """Map, journal and apply one decoded export request (any thread).
+
+        Raises `OSError` when the journal cannot be written: nothing is acknowledged that
+        is not on disk.
+        """
+        items: list[Item] = []
+        rejected = 0
+        foreign: list[tuple[Mapping[str, Any], Any, Any]] = []
+        if signal == "logs":
+            for rl in request.resource_logs:
+                resource = otlp.attributes(rl.resource.attributes)
+                for sl in rl.scope_logs:
+                    records = sl.log_records
+                    source = self._source_for(resource, sl.scope.name, _first_event(records))
+                    if source is not None:
+                        rejected += source.logs(resource, records, items)
+        elif signal == "metrics":
+            for rm in request.resource_metrics:
+                resource = otlp.attributes(rm.resource.attributes)
+                for sm in rm.scope_metrics:
+                    source = self._source_for(resource, sm.scope.name, None)
+                    if source is not None:
+                        rejected += source.metrics(resource, sm.metrics, items)
+        else:
+            for rs in request.resource_spans:
+                resource = otlp.attributes(rs.resource.attributes)
+                for ss in rs.scope_spans:
+                    source = self._source_for(resource, ss.scope.name, None)
+                    if source is not None:
+                        rejected += source.spans(resource, ss.spans, items)
+                    else:
+                        foreign.append((resource, ss.scope, ss.spans))
+        rows: dict[str, list[list[Any]]] = {}
+        for item in items:
+            rows.setdefault(_key(item.session_id), []).append(to_row(item))
+        with self._lock:
+            span_rows = self._spans.rows(foreign) if foreign else {}
+            self._journal.append({**rows, **span_rows})  # (OSError: nothing applied)
+            now = self._clock()
+            for item in items:
+                self._apply(item, now)
+            if foreign:
+                self._spans.apply(span_rows, now)
+        message = f"{rejected} records rejected: see the source mapping's rules" if rejected else ""
+        return Outcome(rejected, message)
+
+    def _source_for(
+        self, resource: Mapping[str, Any], scope: str, event: str | None
+    ) -> Source | None:
+        for source in self.sources:
+            if source.recognises(resource, scope, event):
+                return source
+        return None
+
+    def _apply(self, item: Item, now: float) -> None:
+        """Add one item to its live session, reopening a closed one (lock held)."""
+        sid = item.session_id
+        live = self._live.get(sid)
+        if live is None:
+            live = self._reopen(sid) or LiveSession(sid, item.source, self._metadata(item))
+            self._live[sid] = live
+        if live.apply(item):
+            self.accepted += 1
+            self._last[sid] = now
+            self._dirty.add(sid)
+        else:
+            self.duplicates += 1
+
+    def _metadata(self, item: Item) -> dict[str, Any]:
+        from radium_otel import __version__
+
+        return {
+            "source": item.source,
+            "agent": item.source,
+            "received_by": "rad collect",
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "radium_otel_version": __version__,
+            # An active record stays fresh while the collector runs, however quiet the
+            # session (the collector's pid going away marks it interrupted at once).
+            "checkpoint_interval_s": self.idle_timeout_s,
+        }
+
+    def _reopen(self, sid: str) -> LiveSession | None:
+        """A session closed earlier, rebuilt from its journal (None when it has none)."""
+        wanted = _key(sid)
+        live: LiveSession | None = None
+        for key, row in self._journal.replay_one(wanted):
+            if key != wanted or row == [_CLOSED]:
+                continue
+            with contextlib.suppress(ValueError, TypeError, IndexError):
+                item = from_row(row)
+                if live is None:
+                    live = LiveSession(sid, item.source, self._metadata(item))
+                live.apply(item)
+        return live
+
+    # --- recovery -----------------------------------------------------------------------------
+    def recover(self) -> int:
+        """Load what the journal holds of sessions still open (at start); returns how many."""
+        self._journal.forget_older_than(RETENTION_S)
+        rows: dict[str, list[list[Any]]] = {}
+        for key, row in self._journal.replay():
+            rows.setdefault(key, []).append(row)
+        now = self._clock()
+        with self._lock:
+            for key, kept in rows.items():
+                if key.startswith("p:"):
+                    self._spans.recover(key, kept, now)
+                    continue
+                if kept[-1] == [_CLOSED]:
+                    continue
+                for row in kept:
+                    if row == [_CLOSED]:
+                        continue
+                    try:
+                        item = from_row(row)
+                    except (ValueError, TypeError, IndexError):
+                        continue
+                    self._apply(item, now)
+            return len(self._live) + self._spans.open_units()
+
+    # --- the collector's thread ---------------------------------------------------------------
+    def tick(self) -> None:
+        """Write changed sessions as active; close ended and idle ones."""
+        now = self._clock()
+        now_ns = self._time_ns()
+        out: list[tuple[SessionRecord, bool]] = []
+        with self._lock:
+            closing = [
+                sid
+                for sid, live in self._live.items()
+                if live.ended or now - self._last.get(sid, now) >= self.idle_timeout_s
+            ]
+            if closing:
+                try:
+                    self._journal.append({_key(sid): [[_CLOSED]] for sid in closing})
+                except OSError as exc:  # kept live: closed at a later tick
+                    log_internal_error("journaling closed sessions", exc)
+                    closing = []
+            for sid in closing:
+                live = self._live.pop(sid)
+                self._last.pop(sid, None)
+                self._dirty.discard(sid)
+                if not live.state.is_empty():
+                    out.append((self._record(live, "completed", now_ns), True))
+            for sid in self._dirty:
+                live = self._live[sid]
+                if not live.state.is_empty():
+                    out.append((self._record(live, "active", now_ns), False))
+            self._dirty.clear()
+            out.extend(self._spans.tick(now, now_ns))
+        for record, final in out:
+            self._write(record, final=final)
+
+    def _record(self, live: LiveSession, status: str, now_ns: int) -> SessionRecord:
+        return live.record(status, now_ns, lines_known=self._lines_known.get(live.source, False))
+
+    def _write(self, record: SessionRecord, *, final: bool) -> None:
+        """Store ``record`` (priced when final); a disk error is logged, never raised."""
+        if not is_safe_id(record.id):
+            record = replace(
+                record, id=_safe(record.id), metadata={**record.metadata, "source_id": record.id}
+            )
+        if final and self._finish is not None:
+            try:
+                record = self._finish(record)
+            except Exception as exc:
+                log_internal_error("finishing a collected session", exc)
+        with self._write_lock:
+            try:
+                self.store.write(record)
+            except OSError as exc:
+                logger.warning("radium-otel: could not write session %s: %s", record.id, exc)
+
+    def snapshot(self) -> list[SessionRecord]:
+        """Every live session as it stands (for tests and `rad collect` status)."""
+        now_ns = self._time_ns()
+        with self._lock:
+            return [
+                self._record(live, "active", now_ns)
+                for live in self._live.values()
+                if not live.state.is_empty()
+            ]
+
+    def close(self) -> None:
+        """At stop: write every live session as active; the journal keeps them for the next
+        start (a collector restarted resumes them).
+        """
+        with self._lock:
+            self._dirty.update(self._live)
+        now_ns = self._time_ns()
+        with self._lock:
+            active = [self._record(self._live[s], "active", now_ns) for s in self._dirty]
+            self._dirty.clear()
+            records = self._spans.tick(self._clock(), now_ns, flush=True)
+        for record in active:
+            if record.model_usage or record.tools or record.decisions:
+                self._write(record, final=False)
+        for record, final in records:
+            self._write(record, final=final)
+
+
+def _key(session_id: str) -> str:
+    return f"s:{session_id}"
+
+
+def _safe(session_id: str) -> str:
+    """A stored id for a source's session id that is not a safe file name."""
+    import hashlib
+
+    return "src-" + hashlib.sha256(session_id.encode()).hexdigest()[:32]
+
+
+def _first_event(records: Iterable[Any]) -> str | None:
+    for record in records:
+        for kv in record.attributes:
+            if kv.key == "event.name":
+                return str(otlp.value(kv.value))
+        body = record.body.string_value
+        return body or None
+    return None
