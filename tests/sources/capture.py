@@ -14,7 +14,9 @@ port, OTLP/gRPC (any ``…Service/Export`` method, bodies taken as bytes) on ano
 
 from __future__ import annotations
 
+import base64
 import gzip
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -274,7 +276,24 @@ def decode(captured: Captured) -> Any:
     module, _, name = _REQUEST_TYPES[captured.signal].rpartition(".")
     message = getattr(importlib.import_module(module), name)()
     if captured.content_type == "application/json":
-        json_format.Parse(captured.body, message, ignore_unknown_fields=False)
+        json_format.ParseDict(_ids_to_base64(json.loads(captured.body)), message)
     else:
         message.ParseFromString(captured.body)
     return message
+
+
+_ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"})
+
+
+def _ids_to_base64(value: Any) -> Any:
+    """OTLP/JSON spells trace and span ids in hex, protobuf's JSON mapping in base64."""
+    if isinstance(value, dict):
+        return {
+            key: base64.b64encode(bytes.fromhex(item)).decode()
+            if key in _ID_KEYS and isinstance(item, str)
+            else _ids_to_base64(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_ids_to_base64(item) for item in value]
+    return value
