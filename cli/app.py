@@ -619,6 +619,100 @@ def stats_reindex() -> None:
     )  # fmt: skip
 
 
+class _Cli(str, Enum):
+    claude_code = "claude-code"
+    codex = "codex"
+    gemini_cli = "gemini-cli"
+
+
+@app.command("collect")
+def collect(
+    setup: Annotated[
+        _Cli | None,
+        typer.Option(
+            "--setup", help="Print the settings that point this CLI at the collector, and exit."
+        ),
+    ] = None,
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to listen on (anything but loopback needs --token)."),
+    ] = "127.0.0.1",
+    http_port: Annotated[
+        int, typer.Option("--http-port", help="OTLP/HTTP port (0: any free one).")
+    ] = 4318,
+    grpc_port: Annotated[
+        int, typer.Option("--grpc-port", help="OTLP/gRPC port (0: any free one).")
+    ] = 4317,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="RADIUM_COLLECT_TOKEN",
+            help="Bearer token every request must carry ($RADIUM_COLLECT_TOKEN).",
+        ),
+    ] = None,
+    idle_timeout: Annotated[
+        str,
+        typer.Option(
+            "--idle-timeout", help="Close a session after this long without events (90s, 30m, 1h)."
+        ),
+    ] = "30m",
+    forward: Annotated[
+        str | None,
+        typer.Option(
+            "--forward",
+            help="Also send everything received, unchanged, to this OTLP/HTTP endpoint.",
+        ),
+    ] = None,
+) -> None:
+    """Receive OTLP from Claude Code, Codex CLI, Gemini CLI or any GenAI-instrumented agent,
+    as live sessions in this workspace.
+    """
+    from radium_otel.sources import serve
+
+    if setup is not None:
+        typer.echo(
+            serve.setup_text(setup.value, host=host, http_port=http_port, grpc_port=grpc_port,
+                             token=token)
+        )  # fmt: skip
+        return
+    try:
+        idle_s = serve.parse_duration(idle_timeout)
+    except ValueError as exc:
+        _usage(f"--idle-timeout: {exc}")
+    if idle_s <= 0:
+        _usage("--idle-timeout must be positive")
+    workspace = resolve_workspace(_state.workspace)
+
+    def ready(receiver: Any, recovered: int) -> None:
+        where = []
+        if receiver.http_port is not None:
+            where.append(f"http://{host}:{receiver.http_port} (OTLP/HTTP)")
+        if receiver.grpc_port is not None:
+            where.append(f"{host}:{receiver.grpc_port} (OTLP/gRPC)")
+        resumed = f"; {recovered} live session(s) resumed" if recovered else ""
+        _info(f"collecting on {' and '.join(where)} into {sessions_dir(workspace)}{resumed}")
+
+    from radium_otel.sources.receiver import ReceiverError
+
+    try:
+        collector = serve.serve(
+            workspace,
+            host=host,
+            http_port=http_port,
+            grpc_port=grpc_port,
+            token=token,
+            idle_timeout_s=idle_s,
+            forward=forward,
+            ready=ready,
+        )
+    except (serve.CollectorBusy, ReceiverError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot collect into {workspace}: {exc.strerror or exc}")
+    _info(f"stopped: {collector.accepted:,} events accepted, {collector.duplicates:,} repeated")
+
+
 def _info(message: str) -> None:
     typer.echo(f"rad: {message}", err=True)
 
