@@ -494,3 +494,149 @@ def _end_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+# --- saved captures (tests/sources/captures) -------------------------------------------------
+
+CAPTURES = Path(__file__).resolve().parent / "captures"
+#: The protocol each saved capture was taken over (decoded, the protocols carry the same).
+CAPTURE_PROTOCOL: dict[Cli, Protocol] = {
+    "claude": "http/protobuf",
+    "codex": "http/protobuf",
+    "gemini": "http/json",
+}
+#: Attributes whose values are content (prompts, answers, tool input and output, system
+#: prompts, the command line with the prompt): "<redacted>" in the saved captures.
+CONTENT_KEYS = frozenset(
+    {
+        "prompt",
+        "prompt_text",
+        "user_prompt",
+        "response",
+        "arguments",
+        "output",
+        "tool_input",
+        "process.command_args",
+        "gen_ai.system_instructions",
+        "gen_ai.tool.definitions",
+        "gen_ai.tool.description",
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.agent.description",
+    }
+)
+#: Codex's traces hold ~900 internal spans a run (~1 MB as JSON); the saved capture keeps
+#: these (the agent loop, model requests, tools, the end).
+CODEX_SPANS = frozenset(
+    {
+        "codex.exec",
+        "thread/start",
+        "turn/start",
+        "session_init",
+        "session_loop",
+        "session_task.run",
+        "session_task.turn",
+        "run_turn",
+        "codex.turn_input",
+        "codex.sampling",
+        "run_sampling_request",
+        "model_client.stream_responses_api",
+        "responses.stream_request",
+        "handle_responses",
+        "codex.tool_blocking",
+        "handle_tool_call",
+        "dispatch_tool_call_with_state",
+        "exec_command",
+        "apply_patch",
+        "unified_exec.exec_command",
+        "op.dispatch.shutdown",
+        "run_session_end_hooks",
+    }
+)
+
+#: Codex exports ~60 metrics (startup, sqlite, skills, ...; ~500 KB as JSON); the saved
+#: capture keeps those about requests, tools and turns.
+CODEX_METRICS = (
+    "codex.api_request",
+    "codex.sse_event",
+    "codex.tool.",
+    "codex.turn.",
+    "codex.conversation.",
+    "codex.thread.started",
+)
+
+
+def save_captures(clis: Sequence[Cli] = ("claude", "codex", "gemini")) -> list[Path]:
+    """Run each CLI's standard task once and save what it exported, decoded, per signal:
+    ``captures/<cli>-<signal>.json`` (all its export requests of that signal merged into
+    one ``Export*ServiceRequest``, as protobuf's JSON mapping, content redacted).
+    """
+    import tempfile
+
+    from google.protobuf.json_format import MessageToDict
+
+    from .capture import Capture, decode
+
+    CAPTURES.mkdir(exist_ok=True)
+    written = []
+    for cli in clis:
+        protocol = CAPTURE_PROTOCOL[cli]
+        with tempfile.TemporaryDirectory() as tmp, Capture() as capture:
+            workdir = Path(tmp) / "work"
+            run = run_cli(cli, TASK, standard_script(cli, workdir), capture.endpoint(protocol),
+                          protocol, workdir)  # fmt: skip
+            if run.returncode != 0 or not run.played_out:
+                raise RuntimeError(run.describe())
+            for signal, top in (
+                ("logs", "resourceLogs"),
+                ("metrics", "resourceMetrics"),
+                ("traces", "resourceSpans"),
+            ):
+                merged: dict[str, list[object]] = {top: []}
+                for captured in capture.wait_for(signal, timeout_s=5):  # type: ignore[arg-type]
+                    merged[top] += MessageToDict(decode(captured)).get(top, [])
+                if cli == "codex" and signal == "traces":
+                    _keep_spans(merged, CODEX_SPANS)
+                if cli == "codex" and signal == "metrics":
+                    _keep_metrics(merged, CODEX_METRICS)
+                path = CAPTURES / f"{cli}-{signal}.json"
+                path.write_text(json.dumps(_redact(merged), indent=1) + "\n")
+                written.append(path)
+    return written
+
+
+def _redact(value: object) -> object:
+    if isinstance(value, dict):
+        if value.get("key") in CONTENT_KEYS and isinstance(value.get("value"), dict):
+            kind = next(iter(value["value"]), "stringValue")
+            redacted: dict[str, object] = (
+                {"arrayValue": {"values": [{"stringValue": "<redacted>"}]}}
+                if kind == "arrayValue"
+                else {"stringValue": "<redacted>"}
+            )
+            return {"key": value["key"], "value": redacted}
+        return {key: _redact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact(item) for item in value]
+    return value
+
+
+def _keep_metrics(request: dict[str, list[object]], prefixes: tuple[str, ...]) -> None:
+    for resource in request["resourceMetrics"]:
+        assert isinstance(resource, dict)
+        for scope in resource.get("scopeMetrics", []):
+            scope["metrics"] = [
+                m for m in scope.get("metrics", []) if str(m.get("name")).startswith(prefixes)
+            ]
+
+
+def _keep_spans(request: dict[str, list[object]], names: frozenset[str]) -> None:
+    for resource in request["resourceSpans"]:
+        assert isinstance(resource, dict)
+        for scope in resource.get("scopeSpans", []):
+            scope["spans"] = [s for s in scope.get("spans", []) if s.get("name") in names]
+
+
+if __name__ == "__main__":  # cd tests && ../.venv/bin/python -m sources.clis
+    for saved in save_captures():
+        print(f"{saved} ({saved.stat().st_size // 1024} KB)")
