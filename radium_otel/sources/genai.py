@@ -20,6 +20,7 @@ stored a session is marked done, so a restarted collector replays only what is s
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -46,6 +47,7 @@ from radium_otel.sources.journal import Journal
 __all__ = ["CONTENT_MARKERS", "SpanReplay"]
 
 TRACE_QUIET_S: Final = 30.0  # a trace with no root is replayed after this long without spans
+SEEN_SPANS: Final = 65_536  # span ids remembered per process, for retried batches
 MAX_BUFFERED: Final = 100_000  # spans held per process waiting for their roots; then flushed
 _DONE: Final = "done"
 _RESOURCE: Final = "res"
@@ -126,6 +128,7 @@ class _Process:
         self.traces: dict[str, list[tuple[dict[str, Any], tuple[str, str | None]]]] = {}
         self.trace_seen: dict[str, float] = {}
         self.buffered = 0
+        self.seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self.last_seen = 0.0
         self.tracers: dict[tuple[str, str | None], trace.Tracer] = {}
         # (Not ``host``/``pid``: those name the writing process, whose end would mark an
@@ -151,8 +154,12 @@ class _Process:
 
     def add(self, row: dict[str, Any], scope: tuple[str, str | None], now: float) -> None:
         trace = row["t"]
-        if trace in self.done:
-            return
+        span_id = (trace, row["s"])
+        if trace in self.done or span_id in self.seen:
+            return  # (a span sent again by a retrying exporter)
+        self.seen[span_id] = None
+        if len(self.seen) > SEEN_SPANS:
+            self.seen.popitem(last=False)
         self.traces.setdefault(trace, []).append((row, scope))
         self.trace_seen[trace] = now
         self.buffered += 1

@@ -1,0 +1,240 @@
+"""GenAI spans from another process reach `rad collect` and make the record an in-process run
+of the same spans makes: the same processor, replayed (radium_otel/sources/genai.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+    OTLPSpanExporter as GrpcSpanExporter,
+)
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Status, StatusCode, set_span_in_context
+
+from radium_otel._internal.processor import SessionSpanProcessor
+from radium_otel._internal.record import SessionRecord
+from sources.collecting import Running, as_otlp_json, post, running
+
+T0 = 1_764_000_000_000_000_000  # ns
+MS = 1_000_000
+
+# Fields that differ by nature between the two runs (ids, who wrote it, when it was written).
+_LOCAL = ("id", "metadata", "updated_time")
+
+
+def _agent_spans() -> tuple[list[ReadableSpan], list[SessionRecord]]:
+    """Spans of an agent run, a lone request and a web request that made one, as another
+    process (without radium) exports them, and the records radium's processor makes of the
+    same spans in-process.
+    """
+    records: list[SessionRecord] = []
+    in_process = TracerProvider(resource=Resource.create({"service.name": "ts-agent"}))
+    in_process.add_span_processor(SessionSpanProcessor(records.append))
+    _emit(in_process)
+    exported = InMemorySpanExporter()
+    remote = TracerProvider(resource=Resource.create({"service.name": "ts-agent"}))
+    remote.add_span_processor(SimpleSpanProcessor(exported))
+    _emit(remote)
+    return list(exported.get_finished_spans()), records
+
+
+def _emit(provider: TracerProvider) -> None:
+    """The spans, with fixed timestamps; shuts ``provider`` down (the process's exit)."""
+    tracer = provider.get_tracer("genai-js", "1.0")
+
+    def span(
+        name: str,
+        start_ms: int,
+        end_ms: int,
+        attrs: dict[str, Any],
+        parent: Any = None,
+        error: str | None = None,
+        body: Callable[[Any], None] | None = None,
+    ) -> None:
+        ctx = set_span_in_context(parent) if parent is not None else None
+        s = tracer.start_span(name, context=ctx, attributes=attrs, start_time=T0 + start_ms * MS)
+        if body is not None:
+            body(s)
+        if error:
+            s.set_status(Status(StatusCode.ERROR, "boom"))
+            s.set_attribute("error.type", error)
+        s.end(end_time=T0 + end_ms * MS)
+
+    def chat(tokens: tuple[int, int, int], **extra: Any) -> dict[str, Any]:
+        return {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4o",
+            "gen_ai.usage.input_tokens": tokens[0],
+            "gen_ai.usage.output_tokens": tokens[1],
+            "gen_ai.usage.cache_read.input_tokens": tokens[2],
+            "gen_ai.input.messages": '[{"role": "user", "content": "a secret prompt"}]',
+            **extra,
+        }
+
+    def tool(name: str, **extra: Any) -> dict[str, Any]:
+        return {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name,
+                "gen_ai.tool.call.arguments": '{"cmd": "rm -rf secret"}', **extra}  # fmt: skip
+
+    def agent_body(root: Any) -> None:
+        span("chat gpt-4o", 10, 400, chat((1000, 200, 300)), root)
+        span("execute_tool bash", 400, 900, tool("bash"), root)
+        span("execute_tool edit", 850, 1000, tool("edit"), root, error="FileNotFoundError")
+        span("execute_tool rm", 1000, 1001, tool("rm", **{"radium.tool.decision": "reject"}), root)
+        span("chat gpt-4o", 1000, 1600, chat((500, 100, 0)), root)
+
+    span("invoke_agent coder", 0, 2000,
+         {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "coder"},
+         body=agent_body)  # fmt: skip
+    span("chat gpt-4o", 3000, 3100, chat((10, 5, 0)))  # a lone request: the default session
+
+    def web_body(root: Any) -> None:
+        span("chat gpt-4o", 4010, 4200, chat((20, 7, 0)), root)
+
+    span("POST /ask", 4000, 4300, {"http.request.method": "POST"}, body=web_body)
+    provider.shutdown()  # (closes the default session, as the process's exit does)
+
+
+def _comparable(record: SessionRecord) -> dict[str, Any]:
+    data = record.to_json()
+    for key in _LOCAL:
+        data.pop(key)
+    return data
+
+
+class Clock:
+    """The collector's monotonic clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _collected(run: Running, clock: Clock) -> list[dict[str, Any]]:
+    """The stored records once the remote process has been quiet for the idle timeout (it
+    ended: its default session is closed, as the process's exit closes it in-process).
+    """
+    clock.now += run.collector.idle_timeout_s
+    run.collector.tick()
+    return sorted((_comparable(r) for r in run.records().values()), key=lambda d: d["start_time"])
+
+
+def _expected(records: Sequence[SessionRecord]) -> list[dict[str, Any]]:
+    return sorted((_comparable(r) for r in records), key=lambda d: d["start_time"])
+
+
+def _send_http(run: Running, spans: Sequence[ReadableSpan]) -> None:
+    exporter = OTLPSpanExporter(endpoint=f"{run.http}/v1/traces")
+    assert exporter.export(spans) is SpanExportResult.SUCCESS
+
+
+def _send_json(run: Running, spans: Sequence[ReadableSpan]) -> None:
+    status, _, content_type = post(
+        f"{run.http}/v1/traces", as_otlp_json(encode_spans(spans)), "application/json"
+    )
+    assert (status, content_type) == (200, "application/json")
+
+
+def _send_grpc(run: Running, spans: Sequence[ReadableSpan]) -> None:
+    exporter = GrpcSpanExporter(endpoint=f"127.0.0.1:{run.receiver.grpc_port}", insecure=True)
+    assert exporter.export(spans) is SpanExportResult.SUCCESS
+    exporter.shutdown()
+
+
+@pytest.mark.parametrize(
+    "send", [_send_http, _send_json, _send_grpc], ids=["protobuf", "json", "grpc"]
+)
+def test_spans_from_another_process_make_the_in_process_records(
+    tmp_path: Path, send: Callable[[Running, Sequence[ReadableSpan]], None]
+) -> None:
+    spans, in_process = _agent_spans()
+    clock = Clock()
+    assert len(in_process) == 2  # the agent run and the default session (lone + web request)
+
+    with running(tmp_path, clock=clock) as run:
+        # As a batching exporter sends them: children (ended first) before their parents.
+        send(run, sorted(spans, key=lambda s: s.end_time or 0))
+        run.collector.tick()
+        collected = _collected(run, clock)
+
+    assert collected == _expected(in_process)
+    agent = next(r for r in collected if r["tool_calls"])
+    assert agent["tools"]["edit"]["error_types"] == {"FileNotFoundError": 1}
+    assert agent["decisions"] == {"reject": 1}
+    assert [m["requests"] for m in agent["model_usage"]] == [2]
+
+
+def test_a_trace_split_over_batches_and_sent_twice_counts_once(tmp_path: Path) -> None:
+    spans, in_process = _agent_spans()
+    clock = Clock()
+    ordered = sorted(spans, key=lambda s: s.end_time or 0)
+    with running(tmp_path, clock=clock) as run:
+        for batch in (ordered[:3], ordered[:3], ordered[3:], ordered[3:]):  # a retrying exporter
+            _send_http(run, batch)
+        run.collector.tick()
+        collected = _collected(run, clock)
+
+    assert collected == _expected(in_process)
+
+
+def test_no_content_attribute_reaches_the_journal_or_the_store(tmp_path: Path) -> None:
+    spans, _ = _agent_spans()
+    clock = Clock()
+    with running(tmp_path, clock=clock) as run:
+        _send_http(run, spans)
+        journaled = b"".join(p.read_bytes() for p in (tmp_path / "journal").glob("*.jsonl"))
+        run.collector.close()
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "sessions").glob("*.json"))
+
+    assert b"gen_ai.usage.input_tokens" in journaled  # (the journal holds the spans)
+    for secret in (b"secret", b"gen_ai.input.messages", b"gen_ai.tool.call.arguments"):
+        assert secret not in journaled
+        assert secret not in stored
+
+
+def test_a_restarted_collector_replays_only_what_is_still_open(tmp_path: Path) -> None:
+    spans, in_process = _agent_spans()
+    clock = Clock()
+    ordered = sorted(spans, key=lambda s: s.end_time or 0)
+    agent_end = max(s.end_time or 0 for s in spans if s.name.startswith("invoke_agent"))
+    first = [s for s in ordered if (s.end_time or 0) <= agent_end]
+    with running(tmp_path, clock=clock) as run:
+        _send_http(run, first)  # the agent run: replayed, its session stored
+        run.collector.tick()
+        stored_first = set(run.records())
+    # (killed here: no close; the journal holds the spans, the agent's trace marked done)
+    with running(tmp_path, clock=clock) as run:
+        assert run.collector.recover() == 1  # the remote process, its trace done
+        _send_http(run, [s for s in ordered if s not in first])
+        run.collector.tick()
+        collected = _collected(run, clock)
+        assert stored_first <= set(run.records())
+
+    assert collected == _expected(in_process)
+    assert len(collected) == 2  # the agent run was not written a second time
+
+
+def test_spans_in_the_journal_are_json(tmp_path: Path) -> None:
+    spans, _ = _agent_spans()
+    clock = Clock()
+    with running(tmp_path, clock=clock) as run:
+        _send_http(run, spans[:2])
+    rows = [
+        json.loads(line)
+        for path in (tmp_path / "journal").glob("*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    assert rows[0][0] == "#" and rows[1][0] == "res"
+    assert {row[0] for row in rows[2:]} == {"span"}
