@@ -24,6 +24,12 @@ _Path = tuple[str, ...]
 "cached_tokens")``."""
 
 
+Counts = tuple[
+    "int | None", "int | None", "int | None", "int | None", "int | None", "int | None", "str | None"
+]
+"""A `Usage`'s fields as a tuple, in its order: what the decorators' hot path passes on."""
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts of one model response, in OpenTelemetry GenAI semantics.
@@ -41,6 +47,18 @@ class Usage:
     """The part of ``cache_creation_tokens`` written with a 1-hour lifetime (Anthropic)."""
     response_model: str | None = None
     """The model named by the response, if any."""
+
+    def counts(self) -> Counts:
+        """The fields as a tuple, in their order (what `response_counts` returns)."""
+        return (
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_creation_tokens,
+            self.reasoning_tokens,
+            self.cache_creation_1h_tokens,
+            self.response_model,
+        )
 
     def is_empty(self) -> bool:
         """True when every token count is ``None``."""
@@ -169,8 +187,20 @@ def usage_from_response(obj: object) -> Usage | None:
 
     Also accepts a bare usage object or dict. Never raises.
     """
+    counts = response_counts(obj)
+    return None if counts is None else Usage(*counts)
+
+
+def response_counts(obj: object) -> Counts | None:
+    """`usage_from_response` as a tuple of `Usage`'s fields (no object built). Never raises."""
+    counts = _fast_counts(obj)
+    if counts is not _GENERAL:
+        return counts  # type: ignore[return-value]
     reading = _read(obj)
-    return None if reading is None else reading.shape.normalise(reading.raw, reading.model)
+    if reading is None:
+        return None
+    usage = reading.shape.normalise(reading.raw, reading.model)
+    return None if usage is None else usage.counts()
 
 
 class StreamUsage:
@@ -379,6 +409,7 @@ SOURCE_SHAPES: dict[str, _Shape] = {
         input=("input_token_count",),
         output=("output_token_count",),
         cache_read=("cached_token_count",),
+        cache_creation=("cache_write_token_count",),
         reasoning=("reasoning_token_count",),
     ),
     "gemini-cli": _flat(
@@ -406,3 +437,135 @@ def usage_from_counts(source: str, counts: Mapping[str, object]) -> Usage | None
         if count is not None:
             raw[path] = count
     return shape.normalise(raw, None)
+
+
+# --- the fast path -------------------------------------------------------------------------
+# A complete response (no stream event) whose response, usage and detail objects read as
+# plain dicts: a dict, or an object whose fields are its ``__dict__`` (pydantic models, as
+# the OpenAI, Anthropic and Google GenAI SDKs return, and plain classes). It gives exactly
+# what `_read` and `_Shape.normalise` give, or `_GENERAL` for anything else (stream events,
+# bare usage, mappings, objects with a ``__getattr__``, counts that are not plain ints in
+# range, which warn): those take the general path. A test checks both agree on every shape.
+_GENERAL = object()
+_PLAN_GENERAL, _PLAN_DICT, _PLAN_PYDANTIC = 0, 1, 2
+_PLANS: dict[type, int] = {}
+"""Per class: whether its instances' fields read as their ``__dict__`` (`_view_plan`)."""
+
+
+def _compile(shape: _Shape) -> tuple[tuple[tuple[str, str | None], ...], ...]:
+    """The raw counts of each normalised count of ``shape``: ``(key, key within it or None)``."""
+    fields = (shape.input, shape.output, shape.cache_read, shape.cache_creation,
+              shape.reasoning, shape.cache_creation_1h)  # fmt: skip
+    return tuple(tuple((path[0], path[1] if len(path) > 1 else None) for path in paths)
+                 for paths in fields)  # fmt: skip
+
+
+_FAST = {
+    id(shape): _compile(shape)
+    for shape in (_OPENAI_CHAT, _OPENAI_RESPONSES, _ANTHROPIC, _GEMINI, _NORMALISED)
+}
+_NAMES = frozenset(
+    {"type", "usage", "usage_metadata", "object", "model", "model_version"}
+    | {name for plan in _FAST.values() for paths in plan for path in paths for name in path if name}
+    | {"prompt_tokens", "completion_tokens", "input_tokens_details", "prompt_token_count",
+       "candidates_token_count", "input_tokens", "output_tokens", "cache_read_input_tokens",
+       "cache_creation_input_tokens"}  # fmt: skip
+)
+"""Every field name the fast path reads: a class defining any of them reads the general way."""
+
+
+def _view_plan(cls: type) -> int:
+    """How ``getattr(obj, name, None)`` reads for instances of ``cls``, for the names read here.
+
+    `_PLAN_DICT`: as ``obj.__dict__.get(name)`` (plain attribute lookup, an instance
+    ``__dict__``, none of the names defined on the class). `_PLAN_PYDANTIC`: the same, plus
+    the fields pydantic keeps apart when a model allows extra fields (``__pydantic_extra__``),
+    which its ``__getattr__`` would find. Anything else: `_PLAN_GENERAL`.
+    """
+    if issubclass(cls, Mapping) or cls.__getattribute__ is not object.__getattribute__:
+        return _PLAN_GENERAL
+    if not cls.__dictoffset__ or any(hasattr(cls, name) for name in _NAMES):
+        return _PLAN_GENERAL
+    own_getattr = getattr(cls, "__getattr__", None)
+    if own_getattr is None:
+        return _PLAN_DICT
+    for base in cls.__mro__:
+        if base.__name__ == "BaseModel" and base.__module__ == "pydantic.main":
+            private = getattr(cls, "__private_attributes__", None)
+            if own_getattr is base.__dict__.get("__getattr__") and isinstance(private, dict):
+                return _PLAN_GENERAL if _NAMES.intersection(private) else _PLAN_PYDANTIC
+    return _PLAN_GENERAL
+
+
+def _fields(obj: object) -> dict[str, object] | None:
+    """``obj``'s fields as a dict when `_view_plan` says they read that way, else ``None``."""
+    cls = type(obj)
+    if cls is dict:
+        return obj  # type: ignore[return-value]
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _view_plan(cls)
+    if plan == _PLAN_DICT or (
+        plan == _PLAN_PYDANTIC and not getattr(obj, "__pydantic_extra__", None)
+    ):
+        return obj.__dict__  # type: ignore[no-any-return]
+    return None
+
+
+def _fast_counts(obj: object) -> Counts | object | None:
+    """`response_counts` of a common response, or `_GENERAL` (see above)."""
+    try:
+        fields = _fields(obj)
+        if fields is None:
+            return _GENERAL
+        kind = fields.get("type")
+        if kind is not None and kind != "message":
+            return _GENERAL  # a stream event (or something odd)
+        if "usage_metadata" in fields:
+            shape = _GEMINI
+            usage = fields["usage_metadata"]
+            if usage is None:
+                return None
+        else:
+            usage = fields.get("usage")
+            if usage is None:
+                return _GENERAL  # a bare usage, or no usage at all
+            if kind == "message":
+                shape = _ANTHROPIC
+            elif fields.get("object") == "response":
+                shape = _OPENAI_RESPONSES
+            else:
+                shape = None
+        counts_of = _fields(usage)
+        if counts_of is None:
+            return _GENERAL
+        if shape is None:
+            found = _shape_from_keys(counts_of)
+            if found is None:
+                return None
+            shape = found
+        counts: list[int | None] = []
+        for paths in _FAST[id(shape)]:
+            count = None
+            for key, inner in paths:
+                value = counts_of.get(key)
+                if inner is not None and value is not None:
+                    within = _fields(value)
+                    if within is None:
+                        return _GENERAL
+                    value = within.get(inner)
+                if value is None:
+                    continue
+                if type(value) is not int or not 0 <= value <= _MAX_TOKENS:
+                    return _GENERAL  # (dropped with a warning there)
+                count = value if count is None else count + value
+            counts.append(count)
+        i, o, read, write, reasoning, write_1h = counts
+        if i is None and o is None and read is None and write is None and reasoning is None:
+            return None
+        model = fields.get(shape.model_key)
+        if type(model) is not str or not model:
+            model = _text(model)
+        return (i, o, read, write, reasoning, write_1h, model)
+    except Exception:
+        return _GENERAL

@@ -12,8 +12,8 @@ Mapping (SPEC "Sessions from agents we do not run"; README "rad collect"):
                               accept; by configuration (``config``, a mode, a hook) →
                               auto_accept; ``reject`` → reject, its source kept
 ``claude_code.tool_result``   a tool call that ran: ``tool_name``, ``success``,
-                              ``duration_ms``, ``error`` (its first words as error type);
-                              a call refused before it ran is only its decision
+                              ``duration_ms``, ``error_type``; a call refused before it
+                              ran has no result (only its decision)
 metric ``claude_code.lines_of_code.count``  lines added / removed (``type``), the only line
                               counts Claude Code gives; they fill what events lack
 ==========================  ==============================================================
@@ -97,8 +97,8 @@ class ClaudeCode(EventSource):
         start, end = record.span_ms()
         ok = as_bool(record.get("success"))
         error_type = None
-        if ok is False:
-            error_type = _error_type(record.text("error"))
+        if ok is False:  # (Claude Code names the error's type; its message is content)
+            error_type = record.text("error_type") or "error"
         return (ToolRun(name, start, end, error_type),)
 
     def metrics(self, resource: Mapping[str, Any], metrics: Sequence[Any], out: list[Item]) -> int:
@@ -134,16 +134,6 @@ class ClaudeCode(EventSource):
                 event = Lines(added, removed, None, point.time_unix_nano)
                 out.append(Item(session_id, self.name, key, event))
         return rejected
-
-
-def _error_type(error: str | None) -> str:
-    """A short, content-free error type from Claude Code's error text."""
-    if not error:
-        return "error"
-    first = error.strip().split(None, 1)[0].rstrip(":").lower() if error.strip() else ""
-    if first.isidentifier() and len(first) <= 40:
-        return first
-    return "error"
 
 
 SOURCE: Final = ClaudeCode()

@@ -9,8 +9,9 @@ Mapping (SPEC "Sessions from agents we do not run"; README "rad collect"):
 ``codex.api_request``              a request was sent (``duration_ms`` before the record);
                                    a failed one (status not 2xx, ``error.message``) is a
                                    failed request
-``codex.sse_event``                ``response.completed``: the request's usage (input
-                                   INCLUDING the cache, normalised), from its send to now;
+``codex.sse_event``                ``response.completed`` with token counts (Codex logs a
+                                   plain one too): the request's usage (input INCLUDING the
+                                   cache, normalised), from its send to now;
                                    ``response.failed``: a failed request
 ``codex.tool_decision``            ``approved*`` by ``User`` → accept, by ``Config`` →
                                    auto_accept; ``denied`` / ``abort`` → reject
@@ -19,20 +20,25 @@ Mapping (SPEC "Sessions from agents we do not run"; README "rad collect"):
                                    adds and removes, per file — the patch itself is dropped
 ===============================  ==========================================================
 
-Session id: ``conversation.id``. Codex's metrics carry no session id and are not used; it
-reports no cost (ours only) and no line counts (counted from the patches).
+Session id: ``conversation.id``. The session ends when its ``session_loop`` span does (Codex's
+traces; without them, after the idle timeout). Codex's metrics carry no session id and are
+not used; it reports no cost (ours only) and no line counts (counted from the patches). A
+call a rule forbids comes as a failed ``tool_result`` with no decision (Codex 0.171 says
+nothing more): it is counted as a failed tool call.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 from radium_otel.sources.events import (
     Decision,
     Describe,
+    End,
     Event,
+    Item,
     Lines,
     Opened,
     Request,
@@ -69,6 +75,18 @@ class Codex(EventSource):
             tool_result=self._tool_result,
         )
 
+    def spans(self, resource: Mapping[str, Any], spans: Sequence[Any], out: list[Item]) -> int:
+        """The end of a session: its ``session_loop`` span (``thread_id`` names it)."""
+        for span in spans:
+            if span.name != "session_loop":
+                continue
+            for kv in span.attributes:
+                if kv.key == "thread_id" and kv.value.string_value:
+                    event = End(span.end_time_unix_nano)
+                    key = "end." + span.span_id.hex()
+                    out.append(Item(kv.value.string_value, self.name, key, event))
+        return 0
+
     def provider(self, record: Record) -> str | None:
         """OpenAI when Codex says so, else priced by the model's name alone."""
         return "openai" if record.text("provider_name") == "openai" else None
@@ -103,6 +121,8 @@ class Codex(EventSource):
 
     def _sse_event(self, record: Record) -> Sequence[Event]:
         kind = record.text("event.kind")
+        if kind == "response.completed" and record.get("input_token_count") is None:
+            return ()  # (Codex logs each completion twice: once plain, once with its usage)
         if kind == "response.completed" and record.get("error.message") is None:
             call = self.model_call(record, record.text("model"), record.time_ns,
                                    record.time_ns, error=False)  # fmt: skip

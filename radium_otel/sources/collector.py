@@ -150,6 +150,12 @@ class Collector:
         for item in items:
             rows.setdefault(_key(item.session_id), []).append(to_row(item))
         with self._lock:
+            for item in items:  # a closed session whose events come again: reopened first
+                sid = item.session_id
+                if sid not in self._live:
+                    reopened = self._reopen(sid)
+                    if reopened is not None:
+                        self._live[sid] = reopened
             span_rows = self._spans.rows(foreign) if foreign else {}
             self._journal.append({**rows, **span_rows})  # (OSError: nothing applied)
             now = self._clock()
@@ -173,8 +179,7 @@ class Collector:
         sid = item.session_id
         live = self._live.get(sid)
         if live is None:
-            live = self._reopen(sid) or LiveSession(sid, item.source, self._metadata(item))
-            self._live[sid] = live
+            live = self._live[sid] = LiveSession(sid, item.source, self._metadata(item))
         if live.apply(item):
             self.accepted += 1
             self._last[sid] = now

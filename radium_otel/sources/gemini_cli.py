@@ -13,7 +13,10 @@ Mapping (SPEC "Sessions from agents we do not run"; README "rad collect"):
                                 it has one; a call that ran (not rejected): ``function_name``,
                                 ``success``, ``error_type``, its own ``start_time`` /
                                 ``end_time`` (else ``duration_ms``); lines added and removed
-                                from ``metadata`` (``model_*`` and ``user_*`` lines)
+                                from ``metadata`` (``model_*`` and ``user_*`` lines); a
+                                call refused by a policy rule (``error_type``
+                                ``policy_violation``, no decision) is a reject (source
+                                ``policy``), not a tool call
 ============================  =============================================================
 
 Session id: ``session.id``. Gemini CLI reports no cost (ours only); its metrics repeat the
@@ -32,6 +35,7 @@ from radium_otel.sources.mapping import EventSource, Record, as_bool, as_float, 
 __all__ = ["SOURCE", "GeminiCli"]
 
 _SCOPE: Final = "gemini-cli/events"
+_REFUSED_BY_RULE: Final = frozenset({"policy_violation"})
 _NS_PER_MS: Final = 1_000_000
 
 
@@ -89,6 +93,8 @@ class GeminiCli(EventSource):
         error_type = None
         if ok is False:
             error_type = record.text("error_type") or record.text("error.type") or "error"
+            if error_type in _REFUSED_BY_RULE:  # refused before it ran, by a policy rule
+                return [*events, Decision("reject", "policy", record.time_ns)]
         events.append(ToolRun(record.text("function_name") or "unknown", start, end, error_type))
         added, removed = _lines(record.get("metadata"))
         if added or removed:
