@@ -1094,10 +1094,17 @@ def test_exception_in_a_model_call_is_an_errored_request(radium: tuple[Radium, S
         ok()
 
     assert info.value is error
-    # The failed request names no response model, so it is counted under the requested one.
-    assert [usage_row(row) for row in record_of(s).model_usage] == [
-        expected_row("claude-sonnet-4-5", "anthropic", 0, 0, 0, 0, 0, errors=1),
-        expected_row("claude-sonnet-4-5-20250929", "anthropic", 1212, 350, 1000, 200, 0),
+    # The failed request names no response model, only the requested alias: it joins the
+    # row of the one snapshot of that alias the session saw (one row, one error rate).
+    (row,) = record_of(s).model_usage
+    assert usage_row(row) == {
+        **expected_row("claude-sonnet-4-5-20250929", "anthropic", 1212, 350, 1000, 200, 0),
+        "requests": 2,
+        "errors": 1,
+    }
+    assert [(n.model, n.requests, n.errors) for n in row.names] == [
+        ("claude-sonnet-4-5", 1, 1),
+        ("claude-sonnet-4-5-20250929", 1, 0),
     ]
     failed = [s for s in spans.get_finished_spans() if s.status.status_code is StatusCode.ERROR]
     assert [(s.name, (s.attributes or {}).get("error.type")) for s in failed] == [

@@ -87,6 +87,7 @@ def test_to_json_has_the_spec_fields_in_order(make_record: RecordFactory) -> Non
             "latency_s": 40.3,
             "cost_usd": 0.0651,
             "cache_savings_usd": None,
+            "names": [],
         }
     ]
     assert data["cache_stats"] == {

@@ -10,12 +10,23 @@ from __future__ import annotations
 
 import os
 import socket
+from bisect import bisect_left
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from radium_otel._internal.intervals import IntervalUnion
-from radium_otel._internal.record import CacheStats, ModelUsage, SessionRecord, ToolStats
+from radium_otel._internal.names import canonical_names
+from radium_otel._internal.record import (
+    INPUT_BAND_EDGES,
+    CacheStats,
+    ModelName,
+    ModelUsage,
+    SessionRecord,
+    TokenBand,
+    ToolStats,
+)
 
 __all__ = ["ModelCall", "SessionState", "add_conversation_id"]
 
@@ -117,7 +128,9 @@ class SessionState:
         self.open_starts: dict[int, int] = {}
         self.next_compact_at = 2 * COMPACT_STEP
         self.tools: dict[str, _ToolAcc] = {}
-        self.models: dict[tuple[str, str | None], _ModelAcc] = {}
+        # Per (model, provider, band): the band is the number of `INPUT_BAND_EDGES` below the
+        # request's input tokens, so that each request can be priced at its own tier.
+        self.models: dict[tuple[str, str | None, int], _ModelAcc] = {}
         self.decisions: dict[str, int] = {}
         self.dropped_attributes = 0
         # Opened by a top-level span whose kind was unknown when it started: an agent run
@@ -158,9 +171,10 @@ class SessionState:
         self.recent[at] = (call, scope)
         self.recent_at = (at + 1) % RECENT_REQUESTS
         # Count it and its time (`_tally` unrolled: this runs for every request).
-        acc = self.models.get((call.model, call.provider))
+        key = (call.model, call.provider, bisect_left(INPUT_BAND_EDGES, call.input_tokens))
+        acc = self.models.get(key)
         if acc is None:
-            acc = self.models[(call.model, call.provider)] = _ModelAcc()
+            acc = self.models[key] = _ModelAcc()
         acc.requests += 1
         acc.errors += call.error
         acc.input_tokens += call.input_tokens
@@ -217,7 +231,7 @@ class SessionState:
 
     def _tally(self, call: ModelCall, sign: int) -> None:
         """Add (``sign`` 1) or take back (-1) a request's counts, not its time."""
-        key = (call.model, call.provider)
+        key = (call.model, call.provider, bisect_left(INPUT_BAND_EDGES, call.input_tokens))
         acc = self.models.get(key)
         if acc is None:
             acc = self.models[key] = _ModelAcc()
@@ -352,24 +366,7 @@ class SessionState:
             )
             for name, t in sorted(self.tools.items())
         }
-        models = [
-            ModelUsage(
-                model=model,
-                provider=provider,
-                requests=m.requests,
-                errors=m.errors,
-                input_tokens=m.input_tokens,
-                output_tokens=m.output_tokens,
-                cache_read_tokens=m.cache_read_tokens,
-                cache_creation_tokens=m.cache_creation_tokens,
-                reasoning_tokens=m.reasoning_tokens,
-                cache_creation_1h_tokens=m.cache_creation_1h_tokens,
-                latency_s=m.latency_ns / _NS,
-            )
-            for (model, provider), m in sorted(
-                self.models.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
-            )
-        ]
+        models = _model_rows(self.models)
         input_tokens = sum(m.input_tokens for m in models)
         cache_read = sum(m.cache_read_tokens for m in models)
         calls = sum(t.calls for t in tools.values())
@@ -412,6 +409,67 @@ def add_conversation_id(metadata: dict[str, Any], *ids: str) -> None:
     for cid in ids:
         if cid not in kept and len(kept) < MAX_CONVERSATION_IDS:
             kept.append(cid)
+
+
+def _model_rows(accs: dict[tuple[str, str | None, int], _ModelAcc]) -> list[ModelUsage]:
+    """One row per canonical (model, provider), each name with its counts by input size."""
+    by_name: dict[tuple[str, str | None], list[tuple[int, _ModelAcc]]] = defaultdict(list)
+    for (model, provider, band), acc in accs.items():
+        by_name[model, provider].append((band, acc))
+    rows: dict[tuple[str, str | None], list[ModelName]] = defaultdict(list)
+    latency: dict[tuple[str, str | None], int] = defaultdict(int)
+    canonical = canonical_names(by_name)
+    for (model, provider), bands in sorted(by_name.items(), key=_by_name):
+        bands.sort(key=lambda b: b[0])
+        row = canonical[model, provider]
+        latency[row] += sum(acc.latency_ns for _, acc in bands)
+        rows[row].append(
+            ModelName(
+                model=model,
+                provider=provider,
+                requests=sum(acc.requests for _, acc in bands),
+                errors=sum(acc.errors for _, acc in bands),
+                bands=tuple(
+                    TokenBand(
+                        input_at_least=0 if band == 0 else INPUT_BAND_EDGES[band - 1] + 1,
+                        input_at_most=(
+                            INPUT_BAND_EDGES[band] if band < len(INPUT_BAND_EDGES) else None
+                        ),
+                        requests=acc.requests,
+                        input_tokens=acc.input_tokens,
+                        output_tokens=acc.output_tokens,
+                        cache_read_tokens=acc.cache_read_tokens,
+                        cache_creation_tokens=acc.cache_creation_tokens,
+                        cache_creation_1h_tokens=acc.cache_creation_1h_tokens,
+                        reasoning_tokens=acc.reasoning_tokens,
+                    )
+                    for band, acc in bands
+                ),
+            )
+        )
+    return [
+        ModelUsage(
+            model=model,
+            provider=provider,
+            requests=sum(n.requests for n in names),
+            errors=sum(n.errors for n in names),
+            input_tokens=sum(b.input_tokens for n in names for b in n.bands),
+            output_tokens=sum(b.output_tokens for n in names for b in n.bands),
+            cache_read_tokens=sum(b.cache_read_tokens for n in names for b in n.bands),
+            cache_creation_tokens=sum(b.cache_creation_tokens for n in names for b in n.bands),
+            reasoning_tokens=sum(b.reasoning_tokens for n in names for b in n.bands),
+            cache_creation_1h_tokens=sum(
+                b.cache_creation_1h_tokens for n in names for b in n.bands
+            ),
+            latency_s=latency[model, provider] / _NS,
+            names=tuple(names),
+        )
+        for (model, provider), names in sorted(rows.items(), key=_by_name)
+    ]
+
+
+def _by_name(item: tuple[tuple[str, str | None], object]) -> tuple[str, str]:
+    return item[0][0], item[0][1] or ""
 
 
 def _same_request(a: ModelCall, b: ModelCall) -> bool:

@@ -46,10 +46,12 @@ from pathlib import Path
 from typing import Any
 
 from radium_otel._internal.errors import log_internal_error, warn_once
+from radium_otel._internal.names import canonical_names
 from radium_otel._internal.record import RecordError, SessionRecord
 from radium_otel._internal.store import _pid_alive, stale_after_s
 
 __all__ = [
+    "MODEL_COUNTERS",
     "DayTotals",
     "FileStat",
     "IndexUnavailable",
@@ -61,12 +63,13 @@ __all__ = [
     "facts_from_record",
     "index_path",
     "index_written",
+    "merge_models",
     "pricing_partial",
     "read_facts",
     "scan_folder",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: one model row per canonical (model, provider) in each session
 INDEX_NAME = "index.sqlite3"
 STALE_MARKER = "index.stale"
 BUSY_TIMEOUT_S = 30.0
@@ -241,7 +244,7 @@ def facts_from_record(record: SessionRecord, file: str) -> SessionFacts:
     Raises `RecordError` for values the index cannot sum exactly (beyond 2**53) or store
     (text that is not valid Unicode); such a file is skipped like an unreadable one.
     """
-    models = tuple(
+    rows = (
         ModelFacts(
             model=_text(m.model, "model"),
             provider=_text(m.provider, "provider") if m.provider is not None else None,
@@ -257,6 +260,7 @@ def facts_from_record(record: SessionRecord, file: str) -> SessionFacts:
         )
         for m in record.model_usage
     )
+    models = merge_models(rows, one_session=True)  # older records: a row per spelling
     tools = tuple(
         ToolFacts(
             tool=_text(name, "tools"),
@@ -310,6 +314,55 @@ def facts_from_record(record: SessionRecord, file: str) -> SessionFacts:
         tools=tools,
         decisions=decisions,
     )
+
+
+def merge_models(
+    rows: Iterable[ModelFacts], *, one_session: bool = False
+) -> tuple[ModelFacts, ...]:
+    """One row per canonical (model, provider) (`radium_otel._internal.names`), in order.
+
+    Rows of one session (``one_session``: older records kept a row per spelling; as when a
+    record is priced, a row with an unpriced part is unpriced), or sums over sessions: a
+    session's rows are merged when it is indexed, and the rules only merge less among more
+    names, so no session is in two of the rows merged here and their ``sessions`` add up.
+    """
+    rows = list(rows)
+    canonical = canonical_names((m.model, m.provider) for m in rows)
+    groups: dict[tuple[str, str | None], list[ModelFacts]] = {}
+    for m in rows:
+        groups.setdefault(canonical[m.model, m.provider], []).append(m)
+    out = []
+    for (model, provider), ms in groups.items():
+        if len(ms) == 1 and (ms[0].model, ms[0].provider) == (model, provider):
+            out.append(ms[0])
+            continue
+        known = [m.cost_nusd for m in ms if m.cost_nusd is not None]
+        if one_session and len(known) < len(ms):
+            known = []
+        out.append(
+            ModelFacts(
+                model=model,
+                provider=provider,
+                **{name: sum(getattr(m, name) for m in ms) for name in MODEL_COUNTERS},
+                cost_nusd=sum(known) if known else None,
+                cost_partial=any(m.cost_partial for m in ms) or 0 < len(known) < len(ms),
+                sessions=1 if one_session else sum(m.sessions for m in ms),
+            )
+        )
+    return tuple(out)
+
+
+#: The counters of model usage that add up across sessions and models.
+MODEL_COUNTERS = (
+    "requests",
+    "errors",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_creation_tokens",
+    "reasoning_tokens",
+    "latency_us",
+)
 
 
 def effective_status(facts: SessionFacts, now: float) -> str:

@@ -26,12 +26,16 @@ of any request as a linear function of its token counts inside that band; the fu
 checked against genai-prices on a sample request and, should pricing ever stop being linear,
 each request is priced by genai-prices itself.
 
-**From totals.** A stored record holds per-model *sums* over requests. Priced from sums
-(at session end for rows nobody priced per request, and always by `reprice`), a model
-without tiers is exact, and so is a tiered model with one request or with no more input in
-the whole session than its first tier starts at. Otherwise the band is chosen by the
-average input per request and the model is listed in ``pricing.estimated_models``: requests
-on both sides of a threshold make that an estimate.
+**From sums, exactly.** A stored record holds per-model *sums* over requests, kept apart
+for each name the requests reported (`ModelName`) and each band of input sizes between two
+of the sizes at which any genai-prices tier starts (`TokenBand`, `INPUT_BAND_EDGES`). No
+tier starts inside a band, so all requests of a band are in one tier and, cost being linear
+in the counts within a tier, their summed counts price each at its own tier: exact at
+session end and again at `reprice`, with other prices, and without pricing on the agent's
+path. Rows without bands (records written before them) and bands a tier starts inside (price
+data newer than the record's bands) are exact when they hold one request, or no more input
+in all than the first tier inside starts at; otherwise the tier is chosen by the average
+request and the model is listed in ``pricing.estimated_models``.
 
 genai-prices is imported lazily, inside functions, so that neither ``import radium_otel``
 nor ``rad --help`` pays for it; `CostHook` warms it up in a background thread when a session
@@ -181,10 +185,14 @@ class _Linear:
         self.starts = starts
         self.coefs = coefs
 
-    def cost(self, counts: _Counts, requests: int = 1) -> tuple[RequestCost, bool]:
-        """Cost of ``requests`` requests whose counts add up to ``counts``; and if exact."""
+    def cost(
+        self, counts: _Counts, requests: int = 1, sizes: _Sizes = (0, None)
+    ) -> tuple[RequestCost, bool]:
+        """Cost of ``requests`` requests whose counts add up to ``counts`` and whose input
+        sizes are each within ``sizes``; and if exact.
+        """
         input_tokens = counts[_IN]
-        exact = requests <= 1 or not self.starts or input_tokens <= self.starts[0]
+        exact = requests <= 1 or _one_tier(self.starts, sizes, input_tokens)
         # The band of the average request: thresholds its input exceeds.
         c = self.coefs[sum(1 for s in self.starts if input_tokens > s * requests)]
         total = c[0] * requests + sum(
@@ -201,7 +209,9 @@ class _Direct:
     def __init__(self, price: ModelPrice) -> None:
         self.price = price
 
-    def cost(self, counts: _Counts, requests: int = 1) -> tuple[RequestCost, bool]:
+    def cost(
+        self, counts: _Counts, requests: int = 1, sizes: _Sizes = (0, None)
+    ) -> tuple[RequestCost, bool]:
         """As `_Linear.cost`; several requests are priced as that many average requests."""
         if requests <= 1:
             total = _calc(self.price, counts)
@@ -214,6 +224,17 @@ class _Direct:
 
 
 _Pricer = _Linear | _Direct
+# Input sizes every request of a sum lies within: (at least, at most; None: no bound).
+_Sizes = tuple[int, int | None]
+
+
+def _one_tier(starts: Sequence[int], sizes: _Sizes, input_tokens: int) -> bool:
+    """Whether every request with input within ``sizes`` and at most ``input_tokens`` is in
+    one tier of tiers starting at ``starts`` (a tier holds the inputs exceeding its start).
+    """
+    low, high = sizes
+    top = input_tokens if high is None else min(high, input_tokens)
+    return not any(low <= s < top for s in starts)
 
 
 def _calc(price: ModelPrice, counts: Sequence[int | Decimal]) -> Decimal:
@@ -329,11 +350,14 @@ class Prices:
         counts: _Counts,
         *,
         requests: int = 1,
+        sizes: _Sizes = (0, None),
         at: datetime | None = None,
     ) -> tuple[RequestCost, bool] | None:
-        """Cost of ``requests`` requests adding up to ``counts``, and whether it is exact."""
+        """Cost of ``requests`` requests adding up to ``counts``, each with an input size
+        within ``sizes`` (at least, at most), and whether it is exact.
+        """
         pricer = self._pricer_for(provider, model, at or datetime.now(timezone.utc))
-        return None if isinstance(pricer, str) else pricer.cost(counts, max(requests, 1))
+        return None if isinstance(pricer, str) else pricer.cost(counts, max(requests, 1), sizes)
 
     def why_unpriced(
         self, provider: str | None, model: str, *, at: datetime | None = None
@@ -546,8 +570,9 @@ def price_record(
     """``record`` with per-model and session costs, cache savings and ``pricing`` filled in.
 
     A row that already has a ``cost_usd`` was priced request by request (exact) and is kept
-    when ``keep_request_costs``; the others are priced from their totals (module docstring).
-    Prices are those in force when the session started.
+    when ``keep_request_costs``; the others are priced from their sums, each name of the row
+    under its own name and each band of input sizes at its tier (module docstring). Prices
+    are those in force when the session started.
     """
     at = record.start_time
     rows: list[ModelUsage] = []
@@ -559,9 +584,7 @@ def price_record(
         cost = _stored(row.cost_usd) if keep_request_costs else None
         saved = _stored(row.cache_savings_usd) if cost is not None else None
         if cost is None or saved is None:
-            found = prices.price(
-                row.provider, row.model, _counts(row), requests=row.requests, at=at
-            )
+            found = _price_row(row, prices, at)
             if found is not None:
                 priced, exact = found
                 if cost is None:
@@ -603,11 +626,45 @@ def price_record(
     )
 
 
-def reprice(record: SessionRecord, prices: Prices) -> SessionRecord:
-    """``record`` priced again from its stored token totals with ``prices`` (``--reprice``).
+def _price_row(row: ModelUsage, prices: Prices, at: datetime) -> tuple[RequestCost, bool] | None:
+    """What the requests of ``row`` cost, and whether exactly; None when a name has no price."""
+    total = savings = Decimal(0)
+    exact = True
+    for provider, model, counts, requests, sizes in _sums(row):
+        found = prices.price(provider, model, counts, requests=requests, sizes=sizes, at=at)
+        if found is None:
+            return None
+        total += found[0].cost_usd
+        savings += found[0].cache_savings_usd
+        exact = exact and found[1]
+    return RequestCost(total, savings), exact
 
-    Exact where pricing from totals is (module docstring); tiered models with several
-    requests are estimated and listed in ``pricing.estimated_models``.
+
+def _sums(row: ModelUsage) -> list[tuple[str | None, str, _Counts, int, _Sizes]]:
+    """The sums ``row`` is priced from: per name and band of input sizes; the row's totals
+    when it has none (an older record) or they do not add up to its totals (edited by hand).
+    """
+    sums = [
+        (n.provider, n.model, _counts(b), b.requests, (b.input_at_least, b.input_at_most))
+        for n in row.names
+        for b in n.bands
+    ]
+    whole = _counts(row)
+    if (
+        sums
+        and all(n.requests == sum(b.requests for b in n.bands) for n in row.names)
+        and sum(n.requests for n in row.names) == row.requests
+        and tuple(map(sum, zip(*(c for _, _, c, _, _ in sums), strict=True))) == whole
+    ):
+        return sums
+    return [(row.provider, row.model, whole, row.requests, (0, None))]
+
+
+def reprice(record: SessionRecord, prices: Prices) -> SessionRecord:
+    """``record`` priced again from its stored sums with ``prices`` (``--reprice``).
+
+    Exact for records with bands of input sizes; rows of older records with several
+    requests to a tiered model are estimated and listed in ``pricing.estimated_models``.
     """
     return price_record(record, prices, keep_request_costs=False, warn=False)
 

@@ -13,13 +13,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 __all__ = [
+    "INPUT_BAND_EDGES",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "CacheStats",
+    "ModelName",
     "ModelUsage",
     "PricingInfo",
     "RecordError",
     "SessionRecord",
+    "TokenBand",
     "ToolStats",
     "format_time",
     "migrate",
@@ -28,6 +31,15 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 STATUSES = ("active", "completed", "failed", "interrupted")
+
+#: Input sizes (tokens) at which a price tier starts, for any model genai-prices knows
+#: (a tier applies to requests whose input *exceeds* its start; a test checks the list
+#: against the installed genai-prices data). Each request's counts are added up in the
+#: band of input sizes between two of these, so that every request can be priced at its own
+#: tier from the sums (`TokenBand`).
+INPUT_BAND_EDGES: tuple[int, ...] = (
+    32_000, 100_000, 128_000, 199_999, 200_000, 256_000, 272_000, 512_000, 524_288
+)  # fmt: skip
 
 
 class RecordError(ValueError):
@@ -46,8 +58,44 @@ class ToolStats:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenBand:
+    """The summed counts of the requests of one `ModelName` whose input size lies in one band.
+
+    The band holds requests with ``input_at_least <= input_tokens <= input_at_most`` (no
+    upper bound when None). No price tier starts inside a band, so the sums price every
+    request at its own tier, whatever the prices used (`INPUT_BAND_EDGES`).
+    """
+
+    input_at_least: int
+    input_at_most: int | None
+    requests: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cache_creation_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelName:
+    """One (model, provider) spelling the requests of a `ModelUsage` row reported."""
+
+    model: str
+    provider: str | None
+    requests: int
+    errors: int = 0
+    bands: tuple[TokenBand, ...] = ()  # by input size; only bands with requests
+
+
+@dataclass(frozen=True, slots=True)
 class ModelUsage:
-    """Requests made to one model of one provider."""
+    """Requests made to one model of one provider.
+
+    ``model`` and ``provider`` are the row's canonical names (`radium_otel._internal.names`);
+    ``names`` are the spellings its requests reported, each with its own counts by input size
+    (empty in records written before radium-otel kept them).
+    """
 
     model: str
     provider: str | None = None
@@ -62,6 +110,7 @@ class ModelUsage:
     latency_s: float = 0.0  # sum of request durations
     cost_usd: float | None = None  # None: not priced (unknown model) or not computed
     cache_savings_usd: float | None = None  # cache reads at the input price − at their own price
+    names: tuple[ModelName, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +248,7 @@ class SessionRecord:
                     "latency_s": m.latency_s,
                     "cost_usd": m.cost_usd,
                     "cache_savings_usd": m.cache_savings_usd,
+                    "names": [_name_json(n) for n in m.names],
                 }
                 for m in self.model_usage
             ],
@@ -252,6 +302,7 @@ class SessionRecord:
                 latency_s=m.number("latency_s"),
                 cost_usd=m.opt_number("cost_usd"),
                 cache_savings_usd=m.opt_number("cache_savings_usd"),
+                names=tuple(_name(n) for n in m.rows("names")),
             )
             for m in r.rows("model_usage")
         ]
@@ -351,6 +402,52 @@ def parse_time(text: str) -> datetime:
         raise RecordError(f"bad timestamp {text!r}") from exc
 
 
+def _name_json(n: ModelName) -> dict[str, Any]:
+    return {
+        "model": n.model,
+        "provider": n.provider,
+        "requests": n.requests,
+        "errors": n.errors,
+        "bands": [
+            {
+                "input_at_least": b.input_at_least,
+                "input_at_most": b.input_at_most,
+                "requests": b.requests,
+                "input_tokens": b.input_tokens,
+                "output_tokens": b.output_tokens,
+                "cache_read_tokens": b.cache_read_tokens,
+                "cache_creation_tokens": b.cache_creation_tokens,
+                "cache_creation_1h_tokens": b.cache_creation_1h_tokens,
+                "reasoning_tokens": b.reasoning_tokens,
+            }
+            for b in n.bands
+        ],
+    }
+
+
+def _name(n: _Reader) -> ModelName:
+    return ModelName(
+        model=n.text("model"),
+        provider=n.opt_text("provider"),
+        requests=n.count("requests"),
+        errors=n.count("errors"),
+        bands=tuple(
+            TokenBand(
+                input_at_least=b.count("input_at_least"),
+                input_at_most=b.opt_count("input_at_most"),
+                requests=b.count("requests"),
+                input_tokens=b.count("input_tokens"),
+                output_tokens=b.count("output_tokens"),
+                cache_read_tokens=b.count("cache_read_tokens"),
+                cache_creation_tokens=b.count("cache_creation_tokens"),
+                cache_creation_1h_tokens=b.count("cache_creation_1h_tokens"),
+                reasoning_tokens=b.count("reasoning_tokens"),
+            )
+            for b in n.rows("bands")
+        ),
+    )
+
+
 def _pricing(value: object) -> PricingInfo | None:
     """The ``pricing`` object; absent or null in records priced before it existed."""
     if value is None:
@@ -421,6 +518,9 @@ class _Reader:
             return _int(value)
         except RecordError as exc:
             raise RecordError(f"field {key!r}: {exc}") from None
+
+    def opt_count(self, key: str) -> int | None:
+        return None if self._data.get(key) is None else self.count(key)
 
     def number(self, key: str) -> float:
         value = self.opt_number(key)

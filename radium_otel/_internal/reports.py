@@ -66,6 +66,7 @@ from typing import IO, Any, Generic, Literal, Protocol, TypeVar
 
 from radium_otel._internal.index import (
     DAY_US,
+    MODEL_COUNTERS,
     DayTotals,
     IndexUnavailable,
     ModelFacts,
@@ -75,6 +76,7 @@ from radium_otel._internal.index import (
     ToolFacts,
     effective_status,
     from_us,
+    merge_models,
     pricing_partial,
     read_facts,
     scan_folder,
@@ -462,19 +464,6 @@ def _sum_costs(costs: Sequence[tuple[int | None, bool]]) -> tuple[int | None, bo
 
 
 # --- model usage -------------------------------------------------------------------------------
-#: The counters of model usage that add up across sessions and models.
-MODEL_COUNTERS = (
-    "requests",
-    "errors",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_creation_tokens",
-    "reasoning_tokens",
-    "latency_us",
-)
-
-
 def model_sums(parts: Sequence[ModelFacts | ModelRow]) -> dict[str, int]:
     """`MODEL_COUNTERS` summed over ``parts`` (sessions' facts, or a report's rows)."""
     return {name: sum(getattr(p, name) for p in parts) for name in MODEL_COUNTERS}
@@ -562,7 +551,9 @@ def _model_order(row: ModelRow) -> tuple[Any, ...]:
 
 
 def model_report(source: Sessions, window: Window, session_id: str | None = None) -> ModelReport:
-    """Model usage in ``window``: sorted by cost, then tokens, then name (None cost last)."""
+    """Model usage in ``window``: one row per canonical (model, provider) over the sessions
+    (`radium_otel._internal.names`), sorted by cost, then tokens, then name (None cost last).
+    """
     rows = sorted(
         (
             ModelRow(
@@ -570,7 +561,7 @@ def model_report(source: Sessions, window: Window, session_id: str | None = None
                 m.output_tokens, m.cache_read_tokens, m.cache_creation_tokens,
                 m.reasoning_tokens, m.latency_us, m.cost_nusd, m.cost_partial,
             )
-            for m in source.models(window)
+            for m in merge_models(source.models(window))
         ),
         key=_model_order,
     )  # fmt: skip
