@@ -11,19 +11,20 @@ from typing import Any
 
 import pytest
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from radium_otel._internal.record import SessionRecord
+from radium_otel._internal.record import ModelUsage, SessionRecord
 from radium_otel._internal.store import SessionStore
 from radium_otel.sources.collector import Collector
 from radium_otel.sources.events import from_row
 
 CAPTURES = Path(__file__).parent / "captures"
-_REQUESTS = {
+_REQUESTS: dict[str, type[Message]] = {
     "logs": ExportLogsServiceRequest,
     "metrics": ExportMetricsServiceRequest,
     "traces": ExportTraceServiceRequest,
@@ -80,18 +81,13 @@ def collect(tmp_path: Path, cli: str, signals: tuple[str, ...]) -> tuple[Session
 
 
 def _models(record: SessionRecord) -> dict[str, tuple[int, ...]]:
-    return {
-        m.model: (
-            m.requests,
-            m.errors,
-            m.input_tokens,
-            m.output_tokens,
-            m.cache_read_tokens,
-            m.cache_creation_tokens,
-            m.reasoning_tokens,
-        )  # fmt: skip
-        for m in record.model_usage
-    }
+    return {m.model: _counts(m) for m in record.model_usage}
+
+
+def _counts(m: ModelUsage) -> tuple[int, ...]:
+    fields = ("requests", "errors", "input_tokens", "output_tokens", "cache_read_tokens",
+              "cache_creation_tokens", "reasoning_tokens")  # fmt: skip
+    return tuple(getattr(m, f) for f in fields)
 
 
 def _tools(record: SessionRecord) -> dict[str, tuple[int, int, dict[str, int]]]:
