@@ -52,7 +52,9 @@ def running(tmp_path: Path, **options: Any) -> Iterator[Running]:
     served on free loopback ports.
     """
     store = SessionStore(tmp_path / "sessions")
-    collector_options = {k: options.pop(k) for k in ("idle_timeout_s", "clock") if k in options}
+    collector_options = {
+        k: options.pop(k) for k in ("idle_timeout_s", "clock", "finish") if k in options
+    }
     collector = Collector(store, tmp_path / "journal", **collector_options)
     receiver = Receiver(collector, http_port=0, grpc_port=0, **options)
     receiver.start()
