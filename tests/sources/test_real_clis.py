@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -82,17 +81,9 @@ def _served_models(run: CliRun) -> dict[str, tuple[int, ...]]:
 
 
 def _stored_models(record: SessionRecord) -> dict[str, tuple[int, ...]]:
-    return {
-        m.model: (
-            m.requests,
-            m.input_tokens,
-            m.output_tokens,
-            m.cache_read_tokens,
-            m.cache_creation_tokens,
-            m.reasoning_tokens,
-        )  # fmt: skip
-        for m in record.model_usage
-    }
+    fields = ("requests", "input_tokens", "output_tokens", "cache_read_tokens",
+              "cache_creation_tokens", "reasoning_tokens")  # fmt: skip
+    return {m.model: tuple(getattr(m, f) for f in fields) for m in record.model_usage}
 
 
 def test_one_session_under_the_clis_own_id(collected: Collected) -> None:
