@@ -9,8 +9,8 @@ same with its status codes.
 
 Nothing a client sends can exhaust the receiver: bodies are capped before they are read
 (and after gzip), a connection that sends too slowly is dropped (`READ_TIMEOUT_S`),
-requests in flight are capped (`MAX_IN_FLIGHT`; more get 503 at once), and an exception in
-handling one request is answered 500 and logged, never fatal. Binding to anything but
+requests in flight are capped (`MAX_IN_FLIGHT`; more wait briefly, then get 503), and an
+exception in handling one request is answered 500 and logged, never fatal. Binding to anything but
 loopback requires a bearer token, checked on every request.
 """
 
@@ -20,6 +20,7 @@ import hmac
 import logging
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +46,7 @@ logger = logging.getLogger("radium_otel")
 LOOPBACK: Final = ("127.0.0.1", "::1", "localhost")
 READ_TIMEOUT_S: Final = 10.0
 MAX_IN_FLIGHT: Final = 64
+BUSY_WAIT_S: Final = 2.0
 _REJECTED_FIELD: Final = {
     "traces": "rejected_spans",
     "logs": "rejected_log_records",
@@ -212,19 +214,11 @@ class _HTTPServer(ThreadingHTTPServer):
         super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        # Requests in flight are capped: past the cap, a connection is answered 503 at once
-        # by this (the accepting) thread, never queued behind slow ones.
-        if not self.receiver._slots.acquire(blocking=False):
+        # Requests in flight are capped: past the cap a connection waits its turn a little
+        # (`BUSY_WAIT_S`, in the listen backlog), then is answered 503 (retry later).
+        if not self.receiver._slots.acquire(timeout=BUSY_WAIT_S):
             self.receiver.refused += 1
-            try:
-                request.settimeout(1.0)
-                request.sendall(
-                    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
-                    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
-                )
-            except OSError:
-                pass
-            self.shutdown_request(request)
+            threading.Thread(target=_refuse, args=(request,), daemon=True).start()
             return
         super().process_request(request, client_address)
 
@@ -236,6 +230,26 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that went away mid-request: nothing to report
+
+
+def _refuse(sock: socket.socket) -> None:
+    """Answer 503 and close, reading what the client still sends for a moment (closing a
+    socket with unread data resets it, and the client would see an error, not the 503).
+    """
+    try:
+        sock.settimeout(1.0)
+        sock.sendall(
+            b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+            b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and sock.recv(65536):
+            pass
+    except OSError:
+        pass
+    finally:
+        sock.close()
 
 
 class _Handler(BaseHTTPRequestHandler):
