@@ -19,59 +19,19 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Status, StatusCode, set_span_in_context
+from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
 from radium_otel._internal.processor import SessionSpanProcessor
 from radium_otel._internal.record import SessionRecord
 from sources.collecting import Running, as_otlp_json, post, running
 
-T0 = 1_764_000_000_000_000_000  # ns
-MS = 1_000_000
-
-# Fields that differ by nature between the two runs (ids, who wrote it, when it was written).
-_LOCAL = ("id", "metadata", "updated_time")
+MS = 1_000_000  # ns
 
 
-def _agent_spans() -> tuple[list[ReadableSpan], list[SessionRecord]]:
-    """Spans of an agent run, a lone request and a web request that made one, as another
-    process (without radium) exports them, and the records radium's processor makes of the
-    same spans in-process.
-    """
-    records: list[SessionRecord] = []
-    in_process = TracerProvider(resource=Resource.create({"service.name": "ts-agent"}))
-    in_process.add_span_processor(SessionSpanProcessor(records.append))
-    _emit(in_process)
-    exported = InMemorySpanExporter()
-    remote = TracerProvider(resource=Resource.create({"service.name": "ts-agent"}))
-    remote.add_span_processor(SimpleSpanProcessor(exported))
-    _emit(remote)
-    return list(exported.get_finished_spans()), records
-
-
-def _emit(provider: TracerProvider) -> None:
-    """The spans, with fixed timestamps; shuts ``provider`` down (the process's exit)."""
-    tracer = provider.get_tracer("genai-js", "1.0")
-
-    def span(
-        name: str,
-        start_ms: int,
-        end_ms: int,
-        attrs: dict[str, Any],
-        parent: Any = None,
-        error: str | None = None,
-        body: Callable[[Any], None] | None = None,
-    ) -> None:
-        ctx = set_span_in_context(parent) if parent is not None else None
-        s = tracer.start_span(name, context=ctx, attributes=attrs, start_time=T0 + start_ms * MS)
-        if body is not None:
-            body(s)
-        if error:
-            s.set_status(Status(StatusCode.ERROR, "boom"))
-            s.set_attribute("error.type", error)
-        s.end(end_time=T0 + end_ms * MS)
-
-    def chat(tokens: tuple[int, int, int], **extra: Any) -> dict[str, Any]:
-        return {
+def _chat(start_ms: int, end_ms: int, tokens: tuple[int, int, int]) -> dict[str, Any]:
+    return {
+        "name": "chat gpt-4o", "start_ms": start_ms, "end_ms": end_ms,
+        "attributes": {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": "openai",
             "gen_ai.request.model": "gpt-4o",
@@ -79,29 +39,101 @@ def _emit(provider: TracerProvider) -> None:
             "gen_ai.usage.output_tokens": tokens[1],
             "gen_ai.usage.cache_read.input_tokens": tokens[2],
             "gen_ai.input.messages": '[{"role": "user", "content": "a secret prompt"}]',
+        },
+    }  # fmt: skip
+
+
+def _tool(name: str, start_ms: int, end_ms: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": f"execute_tool {name}", "start_ms": start_ms, "end_ms": end_ms,
+        "attributes": {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": name,
+            "gen_ai.tool.call.arguments": '{"cmd": "rm -rf secret"}',
             **extra,
-        }
+        },
+    }  # fmt: skip
 
-    def tool(name: str, **extra: Any) -> dict[str, Any]:
-        return {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name,
-                "gen_ai.tool.call.arguments": '{"cmd": "rm -rf secret"}', **extra}  # fmt: skip
 
-    def agent_body(root: Any) -> None:
-        span("chat gpt-4o", 10, 400, chat((1000, 200, 300)), root)
-        span("execute_tool bash", 400, 900, tool("bash"), root)
-        span("execute_tool edit", 850, 1000, tool("edit"), root, error="FileNotFoundError")
-        span("execute_tool rm", 1000, 1001, tool("rm", **{"radium.tool.decision": "reject"}), root)
-        span("chat gpt-4o", 1000, 1600, chat((500, 100, 0)), root)
+#: What another process (without radium) emits: an agent run, a lone request and a web
+#: request that made one. JSON, played by `_emit` here and by genai_agent.mjs in Node.js:
+#: times in ms after ``t0_s`` (epoch seconds); each span starts, starts its ``children``,
+#: sets its ``error`` (status ERROR with the message, ``error.type``), then ends.
+PLAN: dict[str, Any] = {
+    "service": "ts-agent",
+    "scope": ["genai-js", "1.0"],
+    "t0_s": 1_764_000_000,
+    "spans": [
+        {
+            "name": "invoke_agent coder", "start_ms": 0, "end_ms": 2000,
+            "attributes": {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "coder"},
+            "children": [
+                _chat(10, 400, (1000, 200, 300)),
+                _tool("bash", 400, 900),
+                _tool("edit", 850, 1000)
+                | {"error": {"type": "FileNotFoundError", "message": "boom"}},
+                _tool("rm", 1000, 1001, **{"radium.tool.decision": "reject"}),
+                _chat(1000, 1600, (500, 100, 0)),
+            ],
+        },
+        _chat(3000, 3100, (10, 5, 0)),  # a lone request: the default session
+        {
+            "name": "POST /ask", "start_ms": 4000, "end_ms": 4300,
+            "attributes": {"http.request.method": "POST"},
+            "children": [_chat(4010, 4200, (20, 7, 0))],
+        },
+    ],
+}  # fmt: skip
+T0 = PLAN["t0_s"] * 1_000_000_000  # ns
 
-    span("invoke_agent coder", 0, 2000,
-         {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "coder"},
-         body=agent_body)  # fmt: skip
-    span("chat gpt-4o", 3000, 3100, chat((10, 5, 0)))  # a lone request: the default session
+# Fields that differ by nature between the two runs (ids, who wrote it, when it was written).
+_LOCAL = ("id", "metadata", "updated_time")
 
-    def web_body(root: Any) -> None:
-        span("chat gpt-4o", 4010, 4200, chat((20, 7, 0)), root)
 
-    span("POST /ask", 4000, 4300, {"http.request.method": "POST"}, body=web_body)
+def _resource() -> Resource:
+    return Resource.create({"service.name": PLAN["service"]})
+
+
+def _in_process_records() -> list[SessionRecord]:
+    """The records radium's processor makes of `PLAN` in-process."""
+    records: list[SessionRecord] = []
+    in_process = TracerProvider(resource=_resource())
+    in_process.add_span_processor(SessionSpanProcessor(records.append))
+    _emit(in_process)
+    return records
+
+
+def _agent_spans() -> tuple[list[ReadableSpan], list[SessionRecord]]:
+    """`PLAN`'s spans as another process (without radium) exports them, and the records
+    radium's processor makes of the same spans in-process.
+    """
+    exported = InMemorySpanExporter()
+    remote = TracerProvider(resource=_resource())
+    remote.add_span_processor(SimpleSpanProcessor(exported))
+    _emit(remote)
+    return list(exported.get_finished_spans()), _in_process_records()
+
+
+def _emit(provider: TracerProvider) -> None:
+    """Plays `PLAN`; shuts ``provider`` down (the process's exit)."""
+    tracer = provider.get_tracer(*PLAN["scope"])
+
+    def play(spec: dict[str, Any], parent: Span | None) -> None:
+        span = tracer.start_span(
+            spec["name"],
+            context=set_span_in_context(parent) if parent is not None else None,
+            attributes=spec["attributes"],
+            start_time=T0 + spec["start_ms"] * MS,
+        )
+        for child in spec.get("children", ()):
+            play(child, span)
+        if error := spec.get("error"):
+            span.set_status(Status(StatusCode.ERROR, error["message"]))
+            span.set_attribute("error.type", error["type"])
+        span.end(end_time=T0 + spec["end_ms"] * MS)
+
+    for spec in PLAN["spans"]:
+        play(spec, None)
     provider.shutdown()  # (closes the default session, as the process's exit does)
 
 
