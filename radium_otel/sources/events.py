@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, Final
 
 from radium_otel._internal import constants as k
@@ -204,7 +205,7 @@ class LiveSession:
     def __init__(self, session_id: str, source: str, metadata: dict[str, Any]) -> None:
         self.source = source
         self.state = SessionState(session_id, start_ns=None, explicit=False, metadata=metadata)
-        self.reported_cost: float | None = None
+        self.reported_cost: Decimal | None = None
         self.decision_sources: dict[str, dict[str, int]] = {}
         self.lines_reported = False
         self.lines_added = self.lines_removed = 0
@@ -233,7 +234,11 @@ class LiveSession:
             self._bound(call.start_ns, call.end_ns)
             state.add_request(call, e.scope)
             if e.reported_cost_usd is not None and math.isfinite(e.reported_cost_usd):
-                self.reported_cost = (self.reported_cost or 0.0) + e.reported_cost_usd
+                # (summed as decimals: the total does not depend on the events' order)
+                cost = Decimal(repr(e.reported_cost_usd))
+                self.reported_cost = (
+                    cost if self.reported_cost is None else self.reported_cost + cost
+                )
         elif isinstance(e, Opened):
             self.opened_at = e.time_ns
             self._bound(e.time_ns, e.time_ns)
@@ -305,6 +310,6 @@ class LiveSession:
         return replace(
             record,
             code_changes=changes,
-            reported_cost_usd=self.reported_cost,
+            reported_cost_usd=None if self.reported_cost is None else float(self.reported_cost),
             decision_sources={d: dict(sorted(s.items())) for d, s in self.decision_sources.items()},
         )
