@@ -197,3 +197,22 @@ def test_a_bad_idle_timeout_is_a_usage_error(tmp_path: Path) -> None:
     assert bad.stderr.strip() == (
         "rad: error: --idle-timeout: not a duration: 'soon' (e.g. 90s, 30m, 1h)"
     )
+
+
+def test_the_readme_shows_what_setup_prints() -> None:
+    from radium_otel.sources.serve import setup_text
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Coding CLIs and other processes", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```text\n(.*?)```", section, flags=re.S)
+    printed = {
+        cli: setup_text(cli, host="127.0.0.1", http_port=4318, grpc_port=4317, token=None)
+        for cli in ("claude-code", "codex")
+    }
+    for cli, block in zip(printed, blocks[:2], strict=True):
+        assert set(block.splitlines()) <= set(printed[cli].splitlines()), cli
+    gemini = setup_text("gemini-cli", host="127.0.0.1", http_port=4318, grpc_port=4317,
+                        token=None)  # fmt: skip
+    import json
+
+    assert json.loads(blocks[2]) == json.loads(gemini.split("\n", 1)[1])
