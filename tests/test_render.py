@@ -345,3 +345,34 @@ def test_cost_estimated_from_totals_and_broken_prices(seed_record: SessionRecord
     assert summary_lines(broken, "Cost:") == [
         "Cost:                       n/a (prices not loaded: see the warning)"
     ]
+
+
+def test_the_agents_reported_cost_is_shown_beside_ours() -> None:
+    from conftest import full_record
+
+    record = full_record()
+    record = replace(
+        record, reported_cost_usd=0.25, metadata={**record.metadata, "source": "claude-code"}
+    )
+    (line,) = [x for x in render_summary(record).splitlines() if x.startswith("Cost")]
+    assert line.endswith(f"({format_usd(0.25)} reported by claude-code)")
+    assert format_usd(record.cost_usd) in line
+
+
+def test_files_a_source_did_not_name() -> None:
+    from radium_otel._internal.codechanges import render_files
+
+    changes: dict[str, object] = {
+        "lines_added": 3,
+        "lines_removed": 1,
+        "files_changed": None,
+        "files": [],
+        "files_truncated": False,
+        "measured_by": "claude-code",
+    }
+    assert render_files(changes).plain == (
+        "claude-code reported +3 -1 lines without naming the files."
+    )
+    assert render_files({**changes, "lines_added": 0, "lines_removed": 0}).plain == (
+        "No files changed."
+    )

@@ -578,6 +578,12 @@ def render_files(code_changes: Mapping[str, Any] | None) -> Text:
     rows = [r for r in raw_rows if isinstance(r, Mapping)] if isinstance(raw_rows, list) else []
     total = _count(code_changes.get("files_changed"))
     if not rows and total == 0:
+        added, removed = code_changes.get("lines_added"), code_changes.get("lines_removed")
+        if code_changes.get("files_changed") is None and (added or removed):
+            source = code_changes.get("measured_by") or "the source"
+            counts = f"+{format_count(_count(added))} -{format_count(_count(removed))}"
+            text.append(f"{source} reported {counts} lines without naming the files.")
+            return text
         text.append("No files changed.")
         return text
     plus = [f"+{format_count(_count(r.get('added')))}" for r in rows]

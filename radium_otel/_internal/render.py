@@ -170,6 +170,10 @@ def summary_text(record: SessionRecord) -> Text:
             + f" · {format_count(record.output_tokens)} out",
         )
     cost = cost_text(record)
+    if record.reported_cost_usd is not None:  # the agent's own figure, beside ours
+        source = record.metadata.get("source") or "the agent"
+        reported = f"{format_usd(record.reported_cost_usd)} reported by {source}"
+        cost = reported if cost is None else f"{cost} ({reported})"
     if cost is not None:
         line("Cost", cost)
     savings = savings_text(record)
