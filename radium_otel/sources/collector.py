@@ -33,7 +33,7 @@ from radium_otel._internal.errors import log_internal_error
 from radium_otel._internal.record import SessionRecord
 from radium_otel._internal.store import SessionStore, is_safe_id
 from radium_otel.sources import otlp
-from radium_otel.sources.events import Item, LiveSession, from_row, to_row
+from radium_otel.sources.events import Describe, Item, LiveSession, from_row, to_row
 from radium_otel.sources.journal import Journal
 
 __all__ = ["DEFAULT_IDLE_TIMEOUT_S", "Collector", "Outcome", "Source"]
@@ -41,8 +41,10 @@ __all__ = ["DEFAULT_IDLE_TIMEOUT_S", "Collector", "Outcome", "Source"]
 logger = logging.getLogger("radium_otel")
 
 DEFAULT_IDLE_TIMEOUT_S: Final = 30 * 60.0
-RETENTION_S: Final = 7 * 24 * 3600.0  # journals of closed sessions, for a session resumed later
+RETENTION_S: Final = 2 * 24 * 3600.0  # journals of closed sessions, for a session resumed later
+CLEANUP_EVERY_S: Final = 3600.0
 _CLOSED: Final = "C"  # journal row: the session was closed and stored
+_STORED_AS: Final = "stored_as"  # a `Describe` field: the id a continued session is stored as
 
 
 class Source(Protocol):
@@ -108,6 +110,7 @@ class Collector:
         self._lines_known = {s.name: s.lines_known for s in self.sources}
         self.accepted = 0
         self.duplicates = 0
+        self._next_cleanup = clock() + CLEANUP_EVERY_S
         from radium_otel.sources.genai import SpanReplay
 
         self._spans = SpanReplay(self._journal, self._write, idle_timeout_s, clock)
@@ -150,12 +153,16 @@ class Collector:
         for item in items:
             rows.setdefault(_key(item.session_id), []).append(to_row(item))
         with self._lock:
-            for item in items:  # a closed session whose events come again: reopened first
+            fresh: set[str] = set()
+            for item in list(items):  # a closed session whose events come again: reopened
                 sid = item.session_id
-                if sid not in self._live:
+                if sid not in self._live and sid not in fresh:
+                    fresh.add(sid)
                     reopened = self._reopen(sid)
                     if reopened is not None:
                         self._live[sid] = reopened
+                    else:
+                        self._continue(sid, item, items, rows)
             span_rows = self._spans.rows(foreign) if foreign else {}
             self._journal.append({**rows, **span_rows})  # (OSError: nothing applied)
             now = self._clock()
@@ -202,6 +209,25 @@ class Collector:
             "checkpoint_interval_s": self.idle_timeout_s,
         }
 
+    def _continue(
+        self, sid: str, item: Item, items: list[Item], rows: dict[str, list[list[Any]]]
+    ) -> None:
+        """A session stored already but no longer in the journal (closed longer ago than
+        `RETENTION_S`): its new events are stored beside it as ``<id>-2`` (``-3``, ...) with
+        ``metadata.continues_session_id``, never over it (lock held).
+        """
+        base = sid if is_safe_id(sid) else _safe(sid)
+        stored_as, n = base, 1
+        while (self.store.folder / f"{stored_as}.json").exists():
+            n += 1
+            stored_as = f"{base}-{n}"
+        if stored_as == base:
+            return
+        first = Item(sid, item.source, None, Describe(((_STORED_AS, stored_as),
+                                                       ("continues_session_id", sid))))  # fmt: skip
+        items.insert(0, first)
+        rows.setdefault(_key(sid), []).insert(0, to_row(first))
+
     def _reopen(self, sid: str) -> LiveSession | None:
         """A session closed earlier, rebuilt from its journal (None when it has none)."""
         wanted = _key(sid)
@@ -219,7 +245,7 @@ class Collector:
     # --- recovery -----------------------------------------------------------------------------
     def recover(self) -> int:
         """Load what the journal holds of sessions still open (at start); returns how many."""
-        self._journal.forget_older_than(RETENTION_S)
+        self._journal.forget_older_than(max(RETENTION_S, 2 * self.idle_timeout_s))
         rows: dict[str, list[list[Any]]] = {}
         for key, row in self._journal.replay():
             rows.setdefault(key, []).append(row)
@@ -243,9 +269,15 @@ class Collector:
 
     # --- the collector's thread ---------------------------------------------------------------
     def tick(self) -> None:
-        """Write changed sessions as active; close ended and idle ones."""
+        """Write changed sessions as active; close ended and idle ones; now and then, forget
+        journals older than `RETENTION_S`.
+        """
         now = self._clock()
         now_ns = self._time_ns()
+        if now >= self._next_cleanup:
+            self._next_cleanup = now + CLEANUP_EVERY_S
+            with self._lock:
+                self._journal.forget_older_than(max(RETENTION_S, 2 * self.idle_timeout_s))
         out: list[tuple[SessionRecord, bool]] = []
         with self._lock:
             closing = [

@@ -272,7 +272,10 @@ class LiveSession:
             self._bound(e.start_ns, e.end_ns)
         elif isinstance(e, Describe):
             for name, text in e.fields:
-                state.metadata.setdefault(name, text)
+                if name == "stored_as":  # (a session continued under another id)
+                    state.id = text
+                else:
+                    state.metadata.setdefault(name, text)
         else:
             self._bound(e.time_ns, e.time_ns)
             self.ended = True

@@ -195,3 +195,25 @@ def test_the_journal_holds_no_content(tmp_path: Path, cli: str) -> None:
     assert [from_row(r) for r in rows if r[0] != "#" and r != ["C"]]  # (all rows readable)
     for secret in ("<redacted>", "first line", "user.id", "user.email", "prompt"):
         assert secret not in text
+
+
+def test_a_session_resumed_after_its_journal_expired_is_stored_beside_it(tmp_path: Path) -> None:
+    clock = Clock()
+    store = SessionStore(tmp_path / "sessions")
+    collector = Collector(store, tmp_path / "journal", idle_timeout_s=60, clock=clock)
+    collector.ingest("logs", capture("claude", "logs"))
+    clock.now += 60
+    collector.tick()  # closed and stored
+    (first,) = [store.read(p) for p in store.paths()]
+    for path in (tmp_path / "journal").glob("*.jsonl"):
+        path.unlink()  # (what RETENTION_S does to a journal untouched for days)
+
+    collector.ingest("logs", capture("claude", "logs"))  # the CLI resumed it
+    clock.now += 60
+    collector.tick()
+
+    records = {r.id: r for r in (store.read(p) for p in store.paths())}
+    assert set(records) == {first.id, f"{first.id}-2"}
+    assert records[first.id].to_json() == first.to_json()  # never overwritten
+    assert records[f"{first.id}-2"].metadata["continues_session_id"] == first.id
+    assert records[f"{first.id}-2"].requests == first.requests
