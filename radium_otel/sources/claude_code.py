@@ -63,6 +63,18 @@ class ClaudeCode(EventSource):
             "com.anthropic.claude_code"
         )
 
+    def key_of(self, event: str, record: Record) -> str | None:
+        """A request by its ``request_id``, a tool call's decision and result by its
+        ``tool_use_id``: the ids Claude Code's transcripts carry too.
+        """
+        if event in ("api_request", "api_error"):
+            found = record.text("request_id")
+            return None if found is None else f"request:{found}:{event}"
+        if event in ("tool_result", "tool_decision"):
+            found = record.text("tool_use_id")
+            return None if found is None else f"{event}:{found}"
+        return None
+
     def provider(self, record: Record) -> str | None:
         """Claude Code talks to Anthropic's API (or a gateway serving its models)."""
         return "anthropic"

@@ -86,7 +86,8 @@ class EventSource:
             name = attrs.get("event.name") or raw.body.string_value
             if not isinstance(name, str):
                 continue
-            handler = self.handlers.get(name.removeprefix(self.prefix))
+            event_name = name.removeprefix(self.prefix)
+            handler = self.handlers.get(event_name)
             if handler is None:
                 continue  # an event we do not count: accepted, ignored
             record = Record(attrs, resource, raw.time_unix_nano or raw.observed_time_unix_nano)
@@ -94,10 +95,18 @@ class EventSource:
             if session_id is None or not record.time_ns:
                 rejected += 1
                 continue
-            key = digest(raw.SerializeToString(deterministic=True))
+            key = self.key_of(event_name, record) or digest(
+                raw.SerializeToString(deterministic=True)
+            )
             for i, event in enumerate(handler(record)):
                 out.append(Item(session_id, self.name, f"{key}.{i}", event))
         return rejected
+
+    def key_of(self, event: str, record: Record) -> str | None:
+        """The identity the source gives a record (a request id, a tool call id), the same
+        in its telemetry and its transcripts; None: a digest of the record's bytes.
+        """
+        return None
 
     def session_id(self, record: Record) -> str | None:
         """The session a record belongs to (the first of ``session_keys`` it has)."""
