@@ -35,6 +35,7 @@ COMPACT_STEP = 64  # intervals added between two compaction attempts
 HARD_CAP = 4096  # intervals held at most, even while a long-open span holds them back
 RECENT_REQUESTS = 32  # counted requests remembered for spotting a second record of one
 _MATCHED = object()  # the scope of a remembered request whose second record was found
+_FIRST_EDGE = INPUT_BAND_EDGES[0]
 
 
 @dataclass(slots=True)
@@ -170,8 +171,11 @@ class SessionState:
         at = self.recent_at
         self.recent[at] = (call, scope)
         self.recent_at = (at + 1) % RECENT_REQUESTS
-        # Count it and its time (`_tally` unrolled: this runs for every request).
-        key = (call.model, call.provider, bisect_left(INPUT_BAND_EDGES, call.input_tokens))
+        # Count it and its time (`_tally` unrolled: this runs for every request). Its band
+        # of input sizes: most requests are in the first, told by one comparison.
+        size = call.input_tokens
+        band = 0 if size <= _FIRST_EDGE else bisect_left(INPUT_BAND_EDGES, size)
+        key = (call.model, call.provider, band)
         acc = self.models.get(key)
         if acc is None:
             acc = self.models[key] = _ModelAcc()
