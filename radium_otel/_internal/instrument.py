@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.trace import Span, Status, StatusCode
 
 from radium_otel._internal import constants as k
 from radium_otel._internal.errors import log_internal_error, warn_once
 from radium_otel._internal.processor import session_context, span_attributes
-from radium_otel._internal.usage import StreamUsage, Usage, usage_from_response
+from radium_otel._internal.usage import Counts, StreamUsage, response_counts
 
 if TYPE_CHECKING:
     from radium_otel._internal.instance import Radium
@@ -118,11 +120,10 @@ class _Call:
         try:
             if span.is_recording():
                 if self.recipe.is_model:
-                    usage = self.stream.result() if self.stream is not None else None
-                    if usage is None:
-                        usage = usage_from_response(result)
-                    if usage is not None:
-                        _set_usage(span, usage, overwrite=False)
+                    streamed = self.stream.result() if self.stream is not None else None
+                    counts = response_counts(result) if streamed is None else streamed.counts()
+                    if counts is not None:
+                        _set_usage(span, counts, overwrite=False)
                 elif self.capture:
                     span.set_attribute(k.GEN_AI_TOOL_CALL_RESULT, _short(repr(result)))
         except Exception as exc:
@@ -142,7 +143,7 @@ class _Call:
                 if self.recipe.is_model and self.stream is not None:
                     usage = self.stream.result()
                     if usage is not None:
-                        _set_usage(span, usage, overwrite=False)
+                        _set_usage(span, usage.counts(), overwrite=False)
         except Exception as internal:
             log_internal_error("recording a failed call", internal)
         finally:
@@ -595,16 +596,16 @@ def record_usage(
                 "on a model call (call it inside the @rad.model_call function)",
                 op,
             )
-        usage = Usage(
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            cache_read_tokens=cache_read_tokens,
-            cache_creation_tokens=cache_creation_tokens,
-            reasoning_tokens=reasoning_tokens,
-            cache_creation_1h_tokens=cache_creation_1h_tokens,
-            response_model=model,
+        counts = (
+            input_tokens,
+            output_tokens,
+            cache_read_tokens,
+            cache_creation_tokens,
+            reasoning_tokens,
+            cache_creation_1h_tokens,
+            model,
         )
-        _set_usage(span, usage, overwrite=True)
+        _set_usage(span, counts, overwrite=True)
     except Exception as exc:
         log_internal_error("record_usage", exc)
 
@@ -641,7 +642,7 @@ def record_decision(decision: str, tool: str | None, get_instance: Callable[[], 
         log_internal_error("record_decision", exc)
 
 
-# The span attributes of a `Usage`'s counts, in the order `_set_usage` reads them.
+# The span attributes of a `Usage`'s counts, in the order of `Counts`.
 _USAGE_KEYS = (
     k.GEN_AI_USAGE_INPUT_TOKENS,
     k.GEN_AI_USAGE_OUTPUT_TOKENS,
@@ -652,27 +653,80 @@ _USAGE_KEYS = (
 )
 
 
-def _set_usage(span: Span, usage: Usage, *, overwrite: bool) -> None:
-    """Put ``usage`` on ``span``; unless ``overwrite``, what is already there wins."""
+def _set_usage(span: Span, counts: Counts, *, overwrite: bool) -> None:
+    """Put the usage ``counts`` on ``span``; unless ``overwrite``, what is already there wins."""
+    if not overwrite and _add_usage(span, counts):
+        return
     attrs = span_attributes(span)
     new: dict[str, Any] = {}
     # Tokens already there come from rad.record_usage(): it said what this request used.
     if overwrite or attrs.keys().isdisjoint(_USAGE_KEYS):
-        counts = (
-            usage.input_tokens,
-            usage.output_tokens,
-            usage.cache_read_tokens,
-            usage.cache_creation_tokens,
-            usage.reasoning_tokens,
-            usage.cache_creation_1h_tokens,
-        )
-        for key, value in zip(_USAGE_KEYS, counts, strict=True):
+        for key, value in zip(_USAGE_KEYS, counts):  # noqa: B905 (counts ends with the model)
             if value is not None:
                 new[key] = value
-    if usage.response_model and (overwrite or k.GEN_AI_RESPONSE_MODEL not in attrs):
-        new[k.GEN_AI_RESPONSE_MODEL] = usage.response_model
+    model = counts[6]
+    if model and (overwrite or k.GEN_AI_RESPONSE_MODEL not in attrs):
+        new[k.GEN_AI_RESPONSE_MODEL] = model
     if new:
         span.set_attributes(new)
+
+
+_SDK_SET_ATTRIBUTES = SdkSpan.set_attributes
+_USAGE_AND_MODEL_KEYS = frozenset((*_USAGE_KEYS, k.GEN_AI_RESPONSE_MODEL))
+
+
+def _add_usage(span: Span, counts: Counts) -> bool:
+    """`_set_usage` without ``overwrite``, in its usual case: an open SDK span without usage
+    or response model yet. Adds them straight into the span's attributes, as
+    ``span.set_attributes`` would leave them; False when the case is not that one (then the
+    caller takes the general way).
+
+    The SDK's ``set_attributes`` checks every value (its type, its length) generically:
+    about 10k instructions an attribute, most of what a model call costs radium. Ints and
+    strings within the span's length limit come out of those checks unchanged, so when they
+    fit within the span's count limit they are added under the span's lock, as the SDK adds
+    them. The SDK internals this relies on are checked by a test; anything unexpected takes
+    the SDK's way.
+    """
+    if getattr(type(span), "set_attributes", None) is not _SDK_SET_ATTRIBUTES:
+        return False  # not an SDK span, or one whose class writes attributes its own way
+    inp, out, read, write, reasoning, write_1h, model = counts
+    new: dict[str, Any] = {}
+    if inp is not None:
+        new[k.GEN_AI_USAGE_INPUT_TOKENS] = inp
+    if out is not None:
+        new[k.GEN_AI_USAGE_OUTPUT_TOKENS] = out
+    if read is not None:
+        new[k.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = read
+    if write is not None:
+        new[k.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = write
+    if reasoning is not None:
+        new[k.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = reasoning
+    if write_1h is not None:
+        new[k.RADIUM_USAGE_CACHE_CREATION_1H] = write_1h
+    if model:
+        new[k.GEN_AI_RESPONSE_MODEL] = model
+    try:
+        bounded = span._attributes  # type: ignore[attr-defined]
+        if type(bounded) is not BoundedAttributes:
+            return False
+        inner = bounded._dict
+        limit = bounded.max_value_len
+        if model and limit is not None and len(model) > limit:
+            return False  # (the SDK truncates it)
+        with span._lock:  # type: ignore[attr-defined]
+            maxlen = bounded.maxlen
+            if (
+                span._end_time is not None  # type: ignore[attr-defined]
+                or bounded._immutable
+                or (maxlen is not None and len(inner) + len(new) > maxlen)
+                or not inner.keys().isdisjoint(_USAGE_AND_MODEL_KEYS)
+            ):
+                return False
+            inner.update(new)
+        return True
+    except AttributeError:  # another SDK version: its own way
+        return False
 
 
 def _set_error(span: Span, exc: BaseException) -> None:

@@ -98,6 +98,10 @@ _TOKEN_KEYS: dict[str, tuple[str, ...]] = {
 }
 _ALL_TOKEN_KEYS = frozenset(key for keys in _TOKEN_KEYS.values() for key in keys)
 _TOKEN_KEY_LISTS = tuple(_TOKEN_KEYS.values())  # in `ModelCall` field order
+_INPUT, _OUTPUT, _CACHE_READ, _CACHE_WRITE, _REASONING, _WRITE_1H = (
+    keys[0] for keys in _TOKEN_KEY_LISTS
+)  # (the semantic conventions' keys)
+_FALLBACK_TOKEN_KEYS = _ALL_TOKEN_KEYS.difference(keys[0] for keys in _TOKEN_KEY_LISTS)
 
 
 # What the processor remembers about a span between its start and its end: its session and
@@ -696,6 +700,57 @@ def _model_call(
     span: ReadableSpan, attrs: Mapping[str, Any], start_ns: int, end_ns: int, failed: bool
 ) -> tuple[ModelCall, int]:
     """The request a model span reports, and how many of its token counts were dropped."""
+    get = attrs.get
+    inp, out, read = get(_INPUT, 0), get(_OUTPUT, 0), get(_CACHE_READ, 0)
+    write, reasoning, write_1h = get(_CACHE_WRITE, 0), get(_REASONING, 0), get(_WRITE_1H, 0)
+    drops = 0
+    if not (
+        type(inp) is int and type(out) is int and type(read) is int and type(write) is int
+        and type(reasoning) is int and type(write_1h) is int
+        and 0 <= inp <= _MAX_TOKENS and 0 <= out <= _MAX_TOKENS and 0 <= read <= _MAX_TOKENS
+        and 0 <= write <= _MAX_TOKENS and 0 <= reasoning <= _MAX_TOKENS
+        and 0 <= write_1h <= _MAX_TOKENS
+        and attrs.keys().isdisjoint(_FALLBACK_TOKEN_KEYS)
+    ):  # fmt: skip
+        # Anything but plain counts under the semantic conventions' keys (the usual case).
+        (inp, out, read, write, reasoning, write_1h), drops = _token_counts(attrs)
+    if inp < read + write:
+        # Input reported without the cache (Anthropic's own convention): SPEC input
+        # includes cache reads and writes.
+        inp += read + write
+    if out < reasoning:
+        out += reasoning
+    model = attrs.get(k.GEN_AI_RESPONSE_MODEL)
+    if type(model) is not str or not model:  # (the usual case without the calls below)
+        model = (
+            _str(model)
+            or _str(attrs.get(k.GEN_AI_REQUEST_MODEL))
+            or _str(attrs.get(k.OI_MODEL_NAME))
+            or _invocation_model(attrs.get(k.OI_INVOCATION_PARAMETERS))
+            or "unknown"
+        )
+    provider = attrs.get(k.GEN_AI_PROVIDER_NAME)
+    if type(provider) is not str or not provider:
+        provider = (
+            _str(provider)
+            or _str(attrs.get(k.GEN_AI_SYSTEM))
+            or _str(attrs.get(k.OI_PROVIDER))
+            or _str(attrs.get(k.OI_SYSTEM))
+        )
+    if provider in k.FRAMEWORK_PROVIDERS:
+        provider = None  # a framework's name: the model tells the provider (pricing)
+    if write_1h > write:
+        write_1h = write  # (the 1-hour part of the cache writes can't exceed them)
+    call = ModelCall(
+        model, provider, start_ns, end_ns, failed, inp, out, read, write, reasoning, write_1h
+    )
+    return call, drops
+
+
+def _token_counts(attrs: Mapping[str, Any]) -> tuple[list[int], int]:
+    """A span's token counts, each under the first of its keys present (0 when none is or
+    its value is dropped), and how many values were dropped.
+    """
     drops = 0
     counts = []
     for keys in _TOKEN_KEY_LISTS:
@@ -711,34 +766,7 @@ def _model_call(
                 drops += count < 0
             break
         counts.append(count if count > 0 else 0)
-    inp, out, read, write, reasoning, write_1h = counts
-    if inp < read + write:
-        # Input reported without the cache (Anthropic's own convention): SPEC input
-        # includes cache reads and writes.
-        inp += read + write
-    if out < reasoning:
-        out += reasoning
-    model = (
-        _str(attrs.get(k.GEN_AI_RESPONSE_MODEL))
-        or _str(attrs.get(k.GEN_AI_REQUEST_MODEL))
-        or _str(attrs.get(k.OI_MODEL_NAME))
-        or _invocation_model(attrs.get(k.OI_INVOCATION_PARAMETERS))
-        or "unknown"
-    )
-    provider = (
-        _str(attrs.get(k.GEN_AI_PROVIDER_NAME))
-        or _str(attrs.get(k.GEN_AI_SYSTEM))
-        or _str(attrs.get(k.OI_PROVIDER))
-        or _str(attrs.get(k.OI_SYSTEM))
-    )
-    if provider in k.FRAMEWORK_PROVIDERS:
-        provider = None  # a framework's name: the model tells the provider (pricing)
-    # (The 1-hour part of the cache writes can't exceed them.)
-    call = ModelCall(
-        model, provider, start_ns, end_ns, failed, inp, out, read, write, reasoning,
-        min(write_1h, write),
-    )  # fmt: skip
-    return call, drops
+    return counts, drops
 
 
 def _token(key: str, value: object) -> int:

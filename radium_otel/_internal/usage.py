@@ -452,24 +452,30 @@ _PLANS: dict[type, int] = {}
 """Per class: whether its instances' fields read as their ``__dict__`` (`_view_plan`)."""
 
 
-def _compile(shape: _Shape) -> tuple[tuple[tuple[str, str | None], ...], ...]:
-    """The raw counts of each normalised count of ``shape``: ``(key, key within it or None)``."""
+def _compile(shape: _Shape) -> tuple[tuple[int, str, str | None], ...]:
+    """Every raw count of ``shape`` as ``(index of the normalised count it adds to, key,
+    key within it or None)``, in one flat tuple (one loop, not one per normalised count).
+    """
     fields = (shape.input, shape.output, shape.cache_read, shape.cache_creation,
               shape.reasoning, shape.cache_creation_1h)  # fmt: skip
-    return tuple(tuple((path[0], path[1] if len(path) > 1 else None) for path in paths)
-                 for paths in fields)  # fmt: skip
+    return tuple(
+        (index, path[0], path[1] if len(path) > 1 else None)
+        for index, paths in enumerate(fields)
+        for path in paths
+    )
 
 
 _FAST = {
     id(shape): _compile(shape)
     for shape in (_OPENAI_CHAT, _OPENAI_RESPONSES, _ANTHROPIC, _GEMINI, _NORMALISED)
 }
+_TOLD_BY = ("prompt_tokens", "completion_tokens", "cache_read_input_tokens",
+            "cache_creation_input_tokens", "input_tokens_details", "prompt_token_count",
+            "candidates_token_count", "input_tokens", "output_tokens")  # fmt: skip
+"""The fields `_shape_from_keys` looks for."""
 _NAMES = frozenset(
-    {"type", "usage", "usage_metadata", "object", "model", "model_version"}
-    | {name for plan in _FAST.values() for paths in plan for path in paths for name in path if name}
-    | {"prompt_tokens", "completion_tokens", "input_tokens_details", "prompt_token_count",
-       "candidates_token_count", "input_tokens", "output_tokens", "cache_read_input_tokens",
-       "cache_creation_input_tokens"}  # fmt: skip
+    {"type", "usage", "usage_metadata", "object", "model", "model_version", *_TOLD_BY}
+    | {name for plan in _FAST.values() for _, key, inner in plan for name in (key, inner) if name}
 )
 """Every field name the fast path reads: a class defining any of them reads the general way."""
 
@@ -508,14 +514,14 @@ def _fields(obj: object) -> dict[str, object] | None:
     if plan == _PLAN_DICT or (
         plan == _PLAN_PYDANTIC and not getattr(obj, "__pydantic_extra__", None)
     ):
-        return obj.__dict__  # type: ignore[no-any-return]
+        return obj.__dict__
     return None
 
 
 def _fast_counts(obj: object) -> Counts | object | None:
     """`response_counts` of a common response, or `_GENERAL` (see above)."""
     try:
-        fields = _fields(obj)
+        fields = obj if type(obj) is dict else _fields(obj)
         if fields is None:
             return _GENERAL
         kind = fields.get("type")
@@ -536,30 +542,29 @@ def _fast_counts(obj: object) -> Counts | object | None:
                 shape = _OPENAI_RESPONSES
             else:
                 shape = None
-        counts_of = _fields(usage)
+        counts_of = usage if type(usage) is dict else _fields(usage)
         if counts_of is None:
             return _GENERAL
         if shape is None:
-            found = _shape_from_keys(counts_of)
-            if found is None:
+            shape = _shape_from_keys(counts_of)
+            if shape is None:
                 return None
-            shape = found
-        counts: list[int | None] = []
-        for paths in _FAST[id(shape)]:
-            count = None
-            for key, inner in paths:
-                value = counts_of.get(key)
-                if inner is not None and value is not None:
-                    within = _fields(value)
-                    if within is None:
-                        return _GENERAL
-                    value = within.get(inner)
+        counts: list[int | None] = [None, None, None, None, None, None]
+        for index, key, inner in _FAST[id(shape)]:
+            value = counts_of.get(key)
+            if value is None:
+                continue
+            if inner is not None:
+                within = value if type(value) is dict else _fields(value)
+                if within is None:
+                    return _GENERAL
+                value = within.get(inner)
                 if value is None:
                     continue
-                if type(value) is not int or not 0 <= value <= _MAX_TOKENS:
-                    return _GENERAL  # (dropped with a warning there)
-                count = value if count is None else count + value
-            counts.append(count)
+            if type(value) is not int or not 0 <= value <= _MAX_TOKENS:
+                return _GENERAL  # (dropped with a warning there)
+            count = counts[index]
+            counts[index] = value if count is None else count + value
         i, o, read, write, reasoning, write_1h = counts
         if i is None and o is None and read is None and write is None and reasoning is None:
             return None
