@@ -22,7 +22,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Final, Protocol
@@ -113,7 +113,7 @@ class Collector:
         self._next_cleanup = clock() + CLEANUP_EVERY_S
         from radium_otel.sources.genai import SpanReplay
 
-        self._spans = SpanReplay(self._journal, self._write, idle_timeout_s, clock)
+        self._spans = SpanReplay(self._journal, idle_timeout_s, clock)
 
     # --- intake -----------------------------------------------------------------------------
     def ingest(self, signal: str, request: Message) -> Outcome:
@@ -149,6 +149,25 @@ class Collector:
                         rejected += source.spans(resource, ss.spans, items)
                     else:
                         foreign.append((resource, ss.scope, ss.spans))
+        self._add(items, foreign, continue_stored=True)
+        message = f"{rejected} records rejected: see the source mapping's rules" if rejected else ""
+        return Outcome(rejected, message)
+
+    def add(self, items: list[Item]) -> None:
+        """Journal and apply items read from a source's transcripts (`rad import`): a
+        session the journal holds (seen live, or imported before) is reopened and the
+        items join it, counted once by their keys; one stored without a journal is
+        replaced (the transcript holds all of it).
+        """
+        self._add(items, [], continue_stored=False)
+
+    def _add(
+        self,
+        items: list[Item],
+        foreign: list[tuple[Mapping[str, Any], Any, Any]],
+        *,
+        continue_stored: bool,
+    ) -> None:
         rows: dict[str, list[list[Any]]] = {}
         for item in items:
             rows.setdefault(_key(item.session_id), []).append(to_row(item))
@@ -161,7 +180,7 @@ class Collector:
                     reopened = self._reopen(sid)
                     if reopened is not None:
                         self._live[sid] = reopened
-                    else:
+                    elif continue_stored:
                         self._continue(sid, item, items, rows)
             span_rows = self._spans.rows(foreign) if foreign else {}
             self._journal.append({**rows, **span_rows})  # (OSError: nothing applied)
@@ -170,8 +189,28 @@ class Collector:
                 self._apply(item, now)
             if foreign:
                 self._spans.apply(span_rows, now)
-        message = f"{rejected} records rejected: see the source mapping's rules" if rejected else ""
-        return Outcome(rejected, message)
+
+    def settle(self, active: Collection[str] = ()) -> list[SessionRecord]:
+        """Store every live session: those in ``active`` (their source still writes them)
+        as active, the others closed (`rad import`); returns the records as stored.
+        """
+        now_ns = self._time_ns()
+        out: list[tuple[SessionRecord, bool]] = []
+        with self._lock:
+            closing = [sid for sid in self._live if sid not in active]
+            if closing:
+                self._journal.append({_key(sid): [[_CLOSED]] for sid in closing})
+            for sid in closing:
+                live = self._live.pop(sid)
+                self._last.pop(sid, None)
+                self._dirty.discard(sid)
+                if not live.state.is_empty():
+                    out.append((self._record(live, "completed", now_ns), True))
+            for live in self._live.values():
+                if not live.state.is_empty():
+                    out.append((self._record(live, "active", now_ns), False))
+            self._dirty.clear()
+        return [self._write(record, final=final) for record, final in out]
 
     def _source_for(
         self, resource: Mapping[str, Any], scope: str, event: str | None
@@ -309,8 +348,10 @@ class Collector:
     def _record(self, live: LiveSession, status: str, now_ns: int) -> SessionRecord:
         return live.record(status, now_ns, lines_known=self._lines_known.get(live.source, False))
 
-    def _write(self, record: SessionRecord, *, final: bool) -> None:
-        """Store ``record`` (priced when final); a disk error is logged, never raised."""
+    def _write(self, record: SessionRecord, *, final: bool) -> SessionRecord:
+        """Store ``record`` (priced when final); a disk error is logged, never raised.
+        Returns the record as stored.
+        """
         if not is_safe_id(record.id):
             record = replace(
                 record, id=_safe(record.id), metadata={**record.metadata, "source_id": record.id}
@@ -325,6 +366,7 @@ class Collector:
                 self.store.write(record)
             except OSError as exc:
                 logger.warning("radium-otel: could not write session %s: %s", record.id, exc)
+        return record
 
     def snapshot(self) -> list[SessionRecord]:
         """Every live session as it stands (for tests and `rad collect` status)."""

@@ -240,7 +240,6 @@ class SpanReplay:
     def __init__(
         self,
         journal: Journal,
-        write: Callable[..., None],
         idle_timeout_s: float,
         clock: Callable[[], float],
     ) -> None:
