@@ -191,15 +191,13 @@ class LiveSession:
         "decision_sources",
         "ended",
         "files",
-        "lines_added",
-        "lines_removed",
+        "lines",
         "lines_reported",
         "opened_at",
         "reported_cost",
         "seen",
         "source",
         "state",
-        "unnamed_edits",
     )
 
     def __init__(self, session_id: str, source: str, metadata: dict[str, Any]) -> None:
@@ -208,9 +206,11 @@ class LiveSession:
         self.reported_cost: Decimal | None = None
         self.decision_sources: dict[str, dict[str, int]] = {}
         self.lines_reported = False
-        self.lines_added = self.lines_removed = 0
+        # Lines added and removed by edits that named their file, and by edits that did not
+        # (a metric's counts). Two records of one edit are one of each at most (Claude Code's
+        # metric and its transcript's patch): the named ones are kept when there are any.
+        self.lines = {True: [0, 0], False: [0, 0]}
         self.files: dict[str, list[int]] = {}
-        self.unnamed_edits = False  # an edit whose file the source did not name
         self.opened_at: int | None = None  # when the request awaiting its usage was sent
         self.seen: OrderedDict[str, None] = OrderedDict()
         self.ended = False
@@ -257,11 +257,10 @@ class LiveSession:
         elif isinstance(e, Lines):
             self._bound(e.time_ns, e.time_ns)
             self.lines_reported = True
-            self.lines_added += e.added
-            self.lines_removed += e.removed
-            if e.path is None:
-                self.unnamed_edits = True
-            else:
+            totals = self.lines[e.path is not None]
+            totals[0] += e.added
+            totals[1] += e.removed
+            if e.path is not None:
                 row = self.files.get(e.path)
                 if row is None and len(self.files) < MAX_FILES:
                     row = self.files[e.path] = [0, 0]
@@ -299,13 +298,15 @@ class LiveSession:
                 {"path": path, "added": a, "removed": r, "binary": False, "renamed_from": None}
                 for path, (a, r) in sorted(self.files.items())
             ]
+            named = bool(self.files)
+            added, removed = self.lines[named]
             changes = {
-                "lines_added": self.lines_added,
-                "lines_removed": self.lines_removed,
-                # Known only when every edit named its file.
-                "files_changed": None
-                if self.unnamed_edits or len(files) >= MAX_FILES
-                else len(files),
+                "lines_added": added,
+                "lines_removed": removed,
+                # (known only when every edit counted named its file, or there was none)
+                "files_changed": len(files)
+                if (named or not self.lines_reported) and len(files) < MAX_FILES
+                else None,
                 "files": files,
                 "files_truncated": len(files) >= MAX_FILES,
                 "measured_by": self.source,
