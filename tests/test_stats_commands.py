@@ -489,17 +489,11 @@ Day (UTC)   Sessions  Tools  Success  Tokens     Cost
 ─────────────────────────────────────────────────────────────────────────────────────
 2025-03-01         1      5    80.0%  22,200    $0.07  ██████████████████████████████
 2025-03-02         1      3    66.7%  60,500  ≥ $0.03  █████████████▉
-2025-03-03         0      0      n/a       0    $0.00
-2025-03-04         0      0      n/a       0    $0.00
-2025-03-05         0      0      n/a       0    $0.00
-2025-03-06         0      0      n/a       0    $0.00
-2025-03-07         0      0      n/a       0    $0.00
-2025-03-08         0      0      n/a       0    $0.00
 2025-03-09         1      1   100.0%   6,400    $0.01  █████▌
 """
 
 
-def test_history_by_day_fills_gaps_and_charts_cost(ws: Path) -> None:
+def test_history_by_day_lists_the_days_with_sessions_and_charts_cost(ws: Path) -> None:
     assert ok(rad(ws, "history", "--by", "day")) == ROLLUP_DAY
 
 
@@ -517,9 +511,37 @@ def test_history_by_week_and_month(ws: Path) -> None:
     )
 
 
-def test_history_by_day_limit_keeps_the_latest_periods(ws: Path) -> None:
+def test_history_by_day_limit_keeps_the_latest_periods_with_sessions(ws: Path) -> None:
     lines = ok(rad(ws, "history", "--by", "day", "-n", "2")).splitlines()
-    assert [line[:10] for line in lines[2:]] == ["2025-03-08", "2025-03-09"]
+    assert [line[:10] for line in lines[2:]] == ["2025-03-02", "2025-03-09"]
+
+
+def test_history_by_week_empty_weeks_never_use_up_the_limit(
+    workspace: Path, make_record: RecordFactory, no_ambient_config: None
+) -> None:
+    # Issue 18: sessions every week from January to April and one stray session in
+    # December; the 19 empty weeks between them hid every older week, --since included.
+    store = SessionStore(sessions_dir(workspace))
+    start = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)  # Monday of 2025-W02
+    weeks = [start + timedelta(weeks=n) for n in range(16)]  # W02 .. W17
+    stray = datetime(2025, 11, 26, 9, 0, tzinfo=timezone.utc)  # 2025-W48
+    for n, when in enumerate([*weeks, stray]):
+        store.write(make_record(f"dddd{n:04d}-0000-4000-8000-000000000000", start_time=when))
+
+    data = json.loads(ok(rad(workspace, "history", "--by", "week", "-n", "5", "--json")))
+    assert [p["period"] for p in data["periods"]] == [
+        "2025-W14", "2025-W15", "2025-W16", "2025-W17", "2025-W48",
+    ]  # fmt: skip
+    assert all(p["sessions"] == 1 for p in data["periods"])
+
+    table = ok(rad(workspace, "history", "--by", "week")).splitlines()[2:]
+    assert len(table) == 17  # the default limit of 20 shows every week with a session
+    assert table[0].startswith("2025-W02") and table[-1].startswith("2025-W48")
+
+    since = ok(rad(workspace, "history", "--by", "week", "--since", "2025-01-01", "-n", "3"))
+    assert [line[:8] for line in since.splitlines()[2:]] == ["2025-W16", "2025-W17", "2025-W48"]
+    until = ok(rad(workspace, "history", "--by", "week", "--until", "2025-02-01", "-n", "2"))
+    assert [line[:8] for line in until.splitlines()[2:]] == ["2025-W04", "2025-W05"]
 
 
 def test_history_charts_tokens_when_nothing_is_priced(

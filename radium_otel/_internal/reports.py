@@ -42,7 +42,8 @@ are fractions; unknown numbers (an unpriced cost, a rate without calls) are ``nu
     {"since", "until", "agent", "by", "limit",
      "periods": [{"period": "2025-03-01" | "2025-W09" | "2025-03", "start", "sessions",
                   "tool_calls", "tool_successes", "success_rate", "input_tokens",
-                  "output_tokens", "tokens", "cost_usd", "cost_partial"}]}  # oldest first
+                  "output_tokens", "tokens", "cost_usd", "cost_partial"}]}
+                                            # oldest first; only periods with sessions
 
 ``rad stats export --format json`` writes the stored records (`SessionRecord.to_json`) as one
 array; ``--format csv`` writes `CSV_COLUMNS`.
@@ -855,7 +856,7 @@ class Period:
 
 @dataclass(frozen=True, slots=True)
 class RollupReport:
-    """``rad stats history --by day|week|month``: sums per period, oldest first, gaps as 0."""
+    """``rad stats history --by day|week|month``: sums per period with sessions, oldest first."""
 
     window: Window
     agent: str | None
@@ -907,31 +908,35 @@ def _period(key: int, by: Granularity) -> tuple[str, date]:
 def rollup_report(
     source: Sessions, window: Window, agent: str | None, by: Granularity, limit: int | None
 ) -> RollupReport:
-    """Sums per period of the sessions in ``window``; the latest ``limit`` periods."""
+    """Sums per period of the sessions in ``window``: the latest ``limit`` periods that have
+    sessions (periods without any are left out, however many lie between them).
+    """
     groups: dict[int, list[DayTotals]] = defaultdict(list)
     for d in source.days(window, agent):
         groups[_period_key(d.day, by)].append(d)
+    # Only periods with sessions are listed, so empty ones never use up the limit nor hide
+    # older periods that have data (a chart can still show the gaps from the dates).
+    keys = sorted(groups)
+    if limit is not None:
+        keys = keys[-limit:] if limit else []
     periods: list[Period] = []
-    if groups:
-        last = max(groups)
-        first = min(groups) if limit is None else max(min(groups), last - limit + 1)
-        for key in range(first, last + 1):
-            label, start = _period(key, by)
-            days = groups.get(key, [])
-            cost, partial = _sum_costs([(d.cost_nusd, d.cost_partial) for d in days])
-            periods.append(
-                Period(
-                    label=label,
-                    start=start,
-                    sessions=sum(d.sessions for d in days),
-                    tool_calls=sum(d.tool_calls for d in days),
-                    tool_successes=sum(d.tool_successes for d in days),
-                    input_tokens=sum(d.input_tokens for d in days),
-                    output_tokens=sum(d.output_tokens for d in days),
-                    cost_nusd=cost if days else 0,
-                    cost_partial=partial,
-                )
+    for key in keys:
+        label, start = _period(key, by)
+        days = groups[key]
+        cost, partial = _sum_costs([(d.cost_nusd, d.cost_partial) for d in days])
+        periods.append(
+            Period(
+                label=label,
+                start=start,
+                sessions=sum(d.sessions for d in days),
+                tool_calls=sum(d.tool_calls for d in days),
+                tool_successes=sum(d.tool_successes for d in days),
+                input_tokens=sum(d.input_tokens for d in days),
+                output_tokens=sum(d.output_tokens for d in days),
+                cost_nusd=cost,
+                cost_partial=partial,
             )
+        )
     return RollupReport(window, agent, by, limit, tuple(periods))
 
 
