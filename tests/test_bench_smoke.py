@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `bench` is not an installed package
 
 from bench import __main__ as suite  # noqa: E402
-from bench import cli_speed, memory, overhead, processor_cost, throughput  # noqa: E402
+from bench import cli_speed, collect, memory, overhead, processor_cost, throughput  # noqa: E402
 from bench.common import version  # noqa: E402
 
 
@@ -76,3 +76,40 @@ def test_processor_cost_workloads_count_exactly() -> None:
     for record in runs:  # each request recorded by two layers, counted once
         assert (record.requests, record.tool_calls) == (2, 1)
         assert record.cache_stats.cache_read_tokens == 2000
+
+
+def test_collect_parts_run_and_totals_are_exact() -> None:
+    # (`collect.run` raises when a collector's totals differ from what was generated.)
+    result = collect.run(
+        sessions=3, requests=12, batch=16, rounds=1, live=4, live_requests=3,
+        rate=100.0, seconds=0.1, small=8, top=3,
+    )  # fmt: skip
+    assert result.records > 3 * 12 and result.batches > 3
+    day = result.rounds[0]
+    assert day.server_cpu_s > 0 and day.direct_cpu_s > 0 and day.naive_rss_mb
+    assert result.live.sessions == 4 and result.live.after_mb > 0
+    assert len(result.latency.latencies_ms) == result.latency.sent == 10
+    assert result.small.exports > 0 and len(result.hot) == 3
+    text = "\n".join(suite.section_collect(result))
+    assert "## 6. `rad collect`" in text and "p99" in text
+
+
+def test_collect_batches_keep_the_captured_attribute_sets() -> None:
+    shapes = collect.Shapes()
+    load = collect.workload(2, 4, batch=None, shapes=shapes)
+    assert len(load.bodies) == 8  # a body per model request
+    names = set()
+    for body in load.bodies:
+        request = collect.ExportLogsServiceRequest()
+        request.ParseFromString(body)
+        for record in request.resource_logs[0].scope_logs[0].log_records:
+            keys = [kv.key for kv in record.attributes]
+            name = record.attributes[keys.index("event.name")].value.string_value
+            template = shapes.templates[
+                "tool_result_failed" if "error_type" in keys else name
+            ].record
+            assert keys == [kv.key for kv in template.attributes]
+            names.add(name)
+    assert names == {"user_prompt", "api_request", "tool_decision", "tool_result",
+                     "assistant_response"}  # fmt: skip
+    assert load.expected.requests == 8 and load.expected.sessions == 2
