@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `bench` is not an installed package
 
@@ -100,7 +102,7 @@ def test_collect_batches_keep_the_captured_attribute_sets() -> None:
     assert len(load.bodies) == 8  # a body per model request
     names = set()
     for body in load.bodies:
-        request = collect.ExportLogsServiceRequest()
+        request = ExportLogsServiceRequest()
         request.ParseFromString(body)
         for record in request.resource_logs[0].scope_logs[0].log_records:
             keys = [kv.key for kv in record.attributes]
