@@ -69,7 +69,8 @@ __all__ = [
     "scan_folder",
 ]
 
-SCHEMA_VERSION = 4  # 4: one model row per canonical (model, provider) in each session
+SCHEMA_VERSION = 5  # 4: one model row per canonical (model, provider) in each session;
+#                      5: the source and the tags of each session (rad ui filters by them)
 INDEX_NAME = "index.sqlite3"
 STALE_MARKER = "index.stale"
 BUSY_TIMEOUT_S = 30.0
@@ -168,6 +169,8 @@ class SessionFacts:
     models: tuple[ModelFacts, ...] = ()
     tools: tuple[ToolFacts, ...] = ()
     decisions: tuple[tuple[str, int], ...] = ()  # sorted by decision
+    source: str | None = None  # metadata.source: claude-code, codex, gemini-cli, otlp, ...
+    tags: tuple[tuple[str, str], ...] = ()  # metadata.tags, sorted by key
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +289,14 @@ def facts_from_record(record: SessionRecord, file: str) -> SessionFacts:
         partial = cost is not None and (any_unpriced or pricing_partial(record))
     meta = record.metadata
     agent, host, pid = meta.get("agent"), meta.get("host"), meta.get("pid")
+    source, raw_tags = meta.get("source"), meta.get("tags")
+    tags = tuple(
+        sorted(
+            (_text(str(k), "tags"), _text(str(v), "tags"))
+            for k, v in (raw_tags.items() if isinstance(raw_tags, Mapping) else ())
+            if isinstance(v, (str, int, float, bool))
+        )
+    )
     changes = record.code_changes or {}
     return SessionFacts(
         file=file,
@@ -313,6 +324,8 @@ def facts_from_record(record: SessionRecord, file: str) -> SessionFacts:
         models=models,
         tools=tools,
         decisions=decisions,
+        source=_text(source, "source") if isinstance(source, str) else None,
+        tags=tags,
     )
 
 
@@ -446,7 +459,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     tool_calls INTEGER NOT NULL, tool_successes INTEGER NOT NULL, tool_failures INTEGER NOT NULL,
     requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
     cost_nusd INTEGER, cost_partial INTEGER NOT NULL, unpriced INTEGER NOT NULL,
-    lines_added INTEGER, lines_removed INTEGER
+    lines_added INTEGER, lines_removed INTEGER, source TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_by_start ON sessions (start_us, id, file);
 CREATE TABLE IF NOT EXISTS models (
@@ -470,6 +483,9 @@ CREATE TABLE IF NOT EXISTS decisions (
     file TEXT NOT NULL, decision TEXT NOT NULL, count INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS decisions_by_file ON decisions (file);
+CREATE TABLE IF NOT EXISTS tags (file TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tags_by_file ON tags (file);
+CREATE INDEX IF NOT EXISTS tags_by_key ON tags (key, value);
 CREATE TABLE IF NOT EXISTS model_days (
     day INTEGER NOT NULL, model TEXT NOT NULL, pkey TEXT NOT NULL,
     sessions INTEGER NOT NULL, requests INTEGER NOT NULL, errors INTEGER NOT NULL,
@@ -495,12 +511,12 @@ CREATE TABLE IF NOT EXISTS decision_days (
     PRIMARY KEY (day, decision)
 );
 """
-_CHILD_TABLES = ("models", "tools", "tool_errors", "decisions")
+_CHILD_TABLES = ("models", "tools", "tool_errors", "decisions", "tags")
 _SESSION_COLUMNS = (
     "file, id, start_us, end_us, updated_us, status, agent, pid, host, stale_after_us, wall_us, "
     "tool_calls, "
     "tool_successes, tool_failures, requests, input_tokens, output_tokens, cost_nusd, "
-    "cost_partial, unpriced, lines_added, lines_removed"
+    "cost_partial, unpriced, lines_added, lines_removed, source"
 )
 
 
@@ -589,12 +605,12 @@ def _put(
         return
     f = facts
     conn.execute(
-        f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES ({', '.join('?' * 22)})",
+        f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES ({', '.join('?' * 23)})",
         (
             name, f.id, f.start_us, f.end_us, f.updated_us, f.status, f.agent, f.pid, f.host,
             f.stale_after_us, f.wall_us, f.tool_calls, f.tool_successes, f.tool_failures,
             f.requests, f.input_tokens, f.output_tokens, f.cost_nusd, int(f.cost_partial),
-            int(f.unpriced), f.lines_added, f.lines_removed,
+            int(f.unpriced), f.lines_added, f.lines_removed, f.source,
         ),
     )  # fmt: skip
     conn.executemany(
@@ -617,6 +633,7 @@ def _put(
         [(name, t.tool, kind, n) for t in f.tools for kind, n in t.error_types],
     )
     conn.executemany("INSERT INTO decisions VALUES (?, ?, ?)", [(name, *d) for d in f.decisions])
+    conn.executemany("INSERT INTO tags VALUES (?, ?, ?)", [(name, *t) for t in f.tags])
     if days:
         _add_days(conn, name, f.start_us // DAY_US, +1)
 
@@ -1187,7 +1204,13 @@ class SessionIndex:
                 "SELECT decision, count FROM decisions WHERE file = ? ORDER BY rowid", (name,)
             )
         )
-        return _replace_children(base, models, tools, decisions)
+        tags = tuple(
+            (str(k), str(v))
+            for k, v in self.conn.execute(
+                "SELECT key, value FROM tags WHERE file = ? ORDER BY rowid", (name,)
+            )
+        )
+        return _replace_children(base, models, tools, decisions, tags)
 
     def file_stats(self) -> dict[str, FileStat]:
         """Name → identity recorded for every file."""
@@ -1265,11 +1288,12 @@ def _merge(sums: dict[Any, list[int]], rows: Iterable[Any], width: int) -> None:
 def _session_from_row(row: Iterable[Any]) -> SessionFacts:
     (
         file, sid, start, end, updated, status, agent, pid, host, stale, wall, calls, ok,
-        failed, requests, inp, out, cost, partial, unpriced, added, removed,
+        failed, requests, inp, out, cost, partial, unpriced, added, removed, source,
     ) = row  # fmt: skip
     return SessionFacts(
         file, sid, start, end, updated, status, agent, pid, host, stale, wall, calls, ok,
         failed, requests, inp, out, cost, bool(partial), bool(unpriced), added, removed,
+        source=source,
     )  # fmt: skip
 
 
@@ -1278,7 +1302,8 @@ def _replace_children(
     models: tuple[ModelFacts, ...],
     tools: tuple[ToolFacts, ...],
     decisions: tuple[tuple[str, int], ...],
+    tags: tuple[tuple[str, str], ...] = (),
 ) -> SessionFacts:
     from dataclasses import replace
 
-    return replace(base, models=models, tools=tools, decisions=decisions)
+    return replace(base, models=models, tools=tools, decisions=decisions, tags=tags)
