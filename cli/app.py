@@ -713,6 +713,69 @@ def collect(
     _info(f"stopped: {collector.accepted:,} events accepted, {collector.duplicates:,} repeated")
 
 
+class _Format(str, Enum):
+    claude_code = "claude-code"
+    codex = "codex"
+    gemini_cli = "gemini-cli"
+
+
+@app.command("import")
+def import_transcripts(
+    fmt: Annotated[
+        _Format | None,
+        typer.Argument(
+            metavar="[CLI]", help="Whose transcripts: claude-code, codex or gemini-cli."
+        ),
+    ] = None,
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="A transcript file or folder (default: where the CLI keeps them)."),
+    ] = None,
+    every: Annotated[
+        bool,
+        typer.Option("--all", help="Import every CLI's transcripts from their default places."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Import coding CLIs' sessions from their transcripts (read-only; incremental: a second
+    run reads only what is new).
+    """
+    from radium_otel.sources.importer import Importer
+    from radium_otel.sources.transcripts import formats
+
+    known = formats()
+    if every == (fmt is not None):
+        _usage("name a CLI (claude-code, codex, gemini-cli) or give --all")
+    if every and path is not None:
+        _usage("--all reads the default places: give no PATH")
+    names = list(known) if every else [fmt.value] if fmt is not None else []
+    missing = [n for n in names if n not in known]
+    if missing:
+        _fail(f"reading {missing[0]} transcripts is not supported yet")
+    workspace = resolve_workspace(_state.workspace)
+    summaries = []
+    for name in names:
+        reader = known[name]
+        roots = [path] if path is not None else reader.default_roots()
+        if path is not None and not path.exists():
+            _fail(f"no such file or folder: {path}")
+        update, stop = _progress(f"Importing {name} transcripts")
+        try:
+            summary = Importer(workspace, reader, progress=update).run(roots)
+        except OSError as exc:
+            _fail(f"cannot import into {workspace}: {exc.strerror or exc}")
+        finally:
+            stop()
+        summaries.append(summary)
+    if as_json:
+        _print_json([s.to_json() for s in summaries] if every else summaries[0].to_json())
+        return
+    for summary in summaries:
+        typer.echo(summary.line())
+        for file, reason in summary.problems[:10]:
+            _warn(f"{file}: {reason}")
+
+
 def _info(message: str) -> None:
     typer.echo(f"rad: {message}", err=True)
 

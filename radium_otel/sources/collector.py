@@ -94,8 +94,10 @@ class Collector:
         finish: Callable[[SessionRecord], SessionRecord] | None = None,
         time_ns: Callable[[], int] = time.time_ns,
         clock: Callable[[], float] = time.monotonic,
+        received_by: str = "rad collect",
     ) -> None:
         self.store = store
+        self.received_by = received_by
         self.idle_timeout_s = idle_timeout_s
         self.sources = list(default_sources() if sources is None else sources)
         self._finish = finish
@@ -236,17 +238,19 @@ class Collector:
     def _metadata(self, item: Item) -> dict[str, Any]:
         from radium_otel import __version__
 
-        return {
+        metadata: dict[str, Any] = {
             "source": item.source,
             "agent": item.source,
-            "received_by": "rad collect",
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
+            "received_by": self.received_by,
             "radium_otel_version": __version__,
             # An active record stays fresh while the collector runs, however quiet the
             # session (the collector's pid going away marks it interrupted at once).
             "checkpoint_interval_s": self.idle_timeout_s,
         }
+        if self.received_by == "rad collect":  # (`rad import` exits: its pid says nothing)
+            metadata["host"] = socket.gethostname()
+            metadata["pid"] = os.getpid()
+        return metadata
 
     def _continue(
         self, sid: str, item: Item, items: list[Item], rows: dict[str, list[list[Any]]]

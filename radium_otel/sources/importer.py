@@ -1,0 +1,293 @@
+"""`rad import`: sessions from the transcripts coding CLIs keep on disk, incrementally.
+
+Per file the importer remembers (``.radium/_internals/import/<format>.json``) its identity
+(device, inode, a digest of its first KiB), its size and mtime, the offset of the first line
+not read yet and its reader's state. A file that did not change is not opened; one that grew
+is read from that offset; one rewritten (another inode, or another first KiB) is read again
+from the start — its items carry the same keys, so nothing counts twice. Only whole lines
+are read: a last line still being written is left for the next run.
+
+Items go through the collector's journal and live sessions (`Collector.add`): a session
+`rad collect` saw live is joined, not duplicated. Sessions whose files changed in the last
+``active_after_s`` stay ``active``; the others are stored ``completed``, priced. Transcripts
+are only ever read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from radium_otel._internal.pricing import CostHook
+from radium_otel._internal.store import SessionStore
+from radium_otel._internal.workspace import sessions_dir
+from radium_otel.sources.collector import Collector
+from radium_otel.sources.events import Item
+from radium_otel.sources.serve import journal_dir
+from radium_otel.sources.transcripts import Format, Skip
+
+__all__ = ["ACTIVE_AFTER_S", "ImportSummary", "Importer"]
+
+ACTIVE_AFTER_S: Final = 30 * 60.0  # a transcript written to this recently is a live session
+HEAD_BYTES: Final = 1024
+BATCH_ITEMS: Final = 20_000  # items journaled at a time (memory stays flat in the corpus)
+_VERSION: Final = 1
+
+
+@dataclass
+class ImportSummary:
+    """What one import did."""
+
+    format: str
+    files: int = 0  # transcript files found
+    files_read: int = 0  # ... of which had something new
+    lines: int = 0  # whole lines read
+    sessions_new: int = 0
+    sessions_updated: int = 0
+    sessions_active: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> lines
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    seconds: float = 0.0
+
+    def skip(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` lines skipped for ``reason``."""
+        self.skipped[reason] = self.skipped.get(reason, 0) + n
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` form."""
+        return {
+            "format": self.format,
+            "files": self.files,
+            "files_read": self.files_read,
+            "lines": self.lines,
+            "sessions_new": self.sessions_new,
+            "sessions_updated": self.sessions_updated,
+            "sessions_active": self.sessions_active,
+            "skipped": dict(sorted(self.skipped.items())),
+            "problems": [{"file": f, "reason": r} for f, r in self.problems],
+            "seconds": round(self.seconds, 3),
+        }
+
+    def line(self) -> str:
+        """The one-line summary."""
+        skipped = sum(self.skipped.values())
+        reasons = ", ".join(f"{n:,} {r}" for r, n in sorted(self.skipped.items()))
+        text = (
+            f"{self.format}: {self.files:,} files ({self.files_read:,} with new lines), "
+            f"{self.sessions_new:,} sessions new, {self.sessions_updated:,} updated"
+            + (f" ({self.sessions_active:,} still active)" if self.sessions_active else "")
+            + f", {self.lines:,} lines read"
+            + (f", {skipped:,} skipped ({reasons})" if skipped else "")
+            + (f", {len(self.problems):,} files unreadable" if self.problems else "")
+            + f" in {self.seconds:.1f}s"
+        )
+        return text
+
+
+class Importer:
+    """Imports one format's transcripts into ``workspace``'s store."""
+
+    def __init__(
+        self,
+        workspace: Path,
+        fmt: Format,
+        *,
+        active_after_s: float = ACTIVE_AFTER_S,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.workspace = workspace
+        self.format = fmt
+        self.active_after_s = active_after_s
+        self.progress = progress
+        self.store = SessionStore(sessions_dir(workspace))
+        self.state_path = sessions_dir(workspace).parent / "import" / f"{fmt.name}.json"
+
+    def run(self, roots: Iterable[Path]) -> ImportSummary:
+        """Read what is new under ``roots``; store the sessions it touched."""
+        started = time.perf_counter()
+        summary = ImportSummary(self.format.name)
+        state = self._load_state()
+        seen_files: dict[str, Any] = state["files"]
+        paths = self._paths(roots, summary)
+        summary.files = len(paths)
+        collector = Collector(
+            self.store,
+            journal_dir(self.workspace),
+            finish=CostHook(self.workspace).session_ended,
+            received_by="rad import",
+        )
+        touched: set[str] = set()
+        active: set[str] = set()
+        pending: list[Item] = []
+        now = time.time()
+        for n, path in enumerate(paths):
+            if self.progress is not None:
+                self.progress(n, len(paths))
+            known = seen_files.get(str(path))
+            entry = self._read_file(path, known if _valid(known) else None, pending, summary)
+            if entry is None:
+                continue
+            seen_files[str(path)] = entry
+            touched.update(entry["sessions"])
+            if now - entry["mtime_ns"] / 1e9 < self.active_after_s:
+                active.update(entry["sessions"])
+            if len(pending) >= BATCH_ITEMS:
+                collector.add(pending)
+                pending = []
+        if pending:
+            collector.add(pending)
+        if self.progress is not None:
+            self.progress(len(paths), len(paths))
+        existing = {sid for sid in touched if (self.store.folder / f"{sid}.json").exists()}
+        records = collector.settle(active)
+        for record in records:
+            sid = record.metadata.get("source_id", record.id)
+            if sid in existing or record.id in existing:
+                summary.sessions_updated += 1
+            else:
+                summary.sessions_new += 1
+            summary.sessions_active += record.status == "active"
+        self._save_state(state)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    # --- files ---------------------------------------------------------------------------------
+    def _paths(self, roots: Iterable[Path], summary: ImportSummary) -> list[Path]:
+        found: list[Path] = []
+        for root in roots:
+            try:
+                if not root.exists():
+                    continue
+                found.extend(self.format.files(root))
+            except OSError as exc:
+                summary.problems.append((str(root), _reason(exc)))
+        return sorted(dict.fromkeys(found))
+
+    def _read_file(
+        self,
+        path: Path,
+        known: dict[str, Any] | None,
+        out: list[Item],
+        summary: ImportSummary,
+    ) -> dict[str, Any] | None:
+        """Read ``path``'s new whole lines into ``out``; its new entry (None: nothing new)."""
+        try:
+            st = path.stat()
+        except OSError as exc:
+            summary.problems.append((str(path), _reason(exc)))
+            return None
+        if known is not None and (
+            known["size"] == st.st_size
+            and known["mtime_ns"] == st.st_mtime_ns
+            and known["ino"] == st.st_ino
+        ):
+            return None  # unchanged: not even opened
+        try:
+            with open(path, "rb") as f:
+                head = hashlib.sha256(f.read(HEAD_BYTES)).hexdigest()
+                offset = 0
+                reader_state: dict[str, Any] = {}
+                sessions: list[str] = []
+                if (
+                    known is not None
+                    and known["ino"] == st.st_ino
+                    and known["head"] == head
+                    and known["offset"] <= st.st_size
+                ):
+                    offset = known["offset"]  # it grew: read on from there
+                    reader_state = known["state"]
+                    sessions = known["sessions"]
+                f.seek(offset)
+                data = f.read(st.st_size - offset)
+        except OSError as exc:
+            summary.problems.append((str(path), _reason(exc)))
+            return None
+        end = data.rfind(b"\n") + 1  # only whole lines: a line being written waits
+        if end < len(data):
+            summary.skip("incomplete last line (still being written)")
+        summary.files_read += end > 0
+        seen = dict.fromkeys(sessions)
+        start = 0
+        items: list[Item] = []
+        while start < end:
+            stop = data.index(b"\n", start)
+            line = data[start:stop]
+            start = stop + 1
+            if not line.strip():
+                continue
+            summary.lines += 1
+            try:
+                row = json.loads(line)
+            except ValueError:
+                summary.skip("not JSON")
+                continue
+            try:
+                self.format.read(row, path, reader_state, items)
+            except Skip as skip:
+                summary.skip(str(skip))
+        for item in items:
+            seen.setdefault(item.session_id)
+        out.extend(items)
+        return {
+            "ino": st.st_ino,
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+            "head": head,
+            "offset": offset + end,
+            "state": reader_state,
+            "sessions": list(seen),
+        }
+
+    # --- state ---------------------------------------------------------------------------------
+    def _load_state(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.state_path.read_text())
+        except (OSError, ValueError):
+            return {"version": _VERSION, "files": {}}
+        if not isinstance(data, dict) or data.get("version") != _VERSION:
+            return {"version": _VERSION, "files": {}}
+        if not isinstance(data.get("files"), dict):
+            data["files"] = {}
+        return data
+
+    def _save_state(self, state: dict[str, Any]) -> None:
+        folder = self.state_path.parent
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = folder / f".{self.state_path.name}.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(state, f, separators=(",", ":"))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.state_path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+
+def _valid(entry: Any) -> bool:
+    """Whether a remembered file entry has every field, of the right type."""
+    if not isinstance(entry, dict):
+        return False
+    ints = ("ino", "size", "mtime_ns", "offset")
+    return (
+        all(isinstance(entry.get(k), int) for k in ints)
+        and isinstance(entry.get("head"), str)
+        and isinstance(entry.get("state"), dict)
+        and isinstance(entry.get("sessions"), list)
+    )
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    return exc.strerror or str(exc)

@@ -1,0 +1,50 @@
+"""Readers of the transcripts coding CLIs keep on disk (`rad import`), one module per format.
+
+A reader turns one parsed JSON line into the same `events.Item`s the OTLP mappings make
+(`radium_otel.sources.claude_code`, ...), keyed by the ids the CLI gives a request or a tool
+call where it has them, so that a session seen live by `rad collect` and imported later is one
+session, each request counted once. A reader keeps a little state per file (the request being
+answered, the tool calls waiting for their results): it is saved with the file's offset, so a
+file that grew is read from where the last import stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from radium_otel.sources.events import Item
+
+__all__ = ["FORMATS", "Format", "Skip"]
+
+
+class Skip(Exception):
+    """A line that is read but not used: its reason is counted in the import's summary."""
+
+
+class Format(Protocol):
+    """One CLI's transcript format."""
+
+    name: ClassVar[str]  # the source's name: claude-code, codex, gemini-cli
+
+    def default_roots(self) -> list[Path]:
+        """Where the CLI keeps its transcripts by default (environment variables first)."""
+
+    def files(self, root: Path) -> Iterator[Path]:
+        """The transcript files under ``root`` (or ``root`` itself, a file)."""
+
+    def read(self, row: Any, path: Path, state: dict[str, Any], out: list[Item]) -> None:
+        """Add the items of one parsed line to ``out``; `Skip` with a reason for a line that
+        is not used. ``state`` is the file's reader state (JSON-able, saved between runs).
+        """
+
+
+def formats() -> dict[str, Format]:
+    """The formats `rad import` reads, by source name."""
+    from radium_otel.sources.transcripts import claude_code
+
+    return {f.name: f for f in (claude_code.FORMAT,)}
+
+
+FORMATS = ("claude-code", "codex", "gemini-cli")
