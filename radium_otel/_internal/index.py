@@ -69,8 +69,9 @@ __all__ = [
     "scan_folder",
 ]
 
-SCHEMA_VERSION = 5  # 4: one model row per canonical (model, provider) in each session;
-#                      5: the source and the tags of each session (rad ui filters by them)
+SCHEMA_VERSION = 6  # 4: one model row per canonical (model, provider) in each session;
+#                      5: the source and the tags of each session (rad ui filters by them);
+#                      6: API, tool and active time, cache savings (rad ui's overview)
 INDEX_NAME = "index.sqlite3"
 STALE_MARKER = "index.stale"
 BUSY_TIMEOUT_S = 30.0
@@ -171,6 +172,10 @@ class SessionFacts:
     decisions: tuple[tuple[str, int], ...] = ()  # sorted by decision
     source: str | None = None  # metadata.source: claude-code, codex, gemini-cli, otlp, ...
     tags: tuple[tuple[str, str], ...] = ()  # metadata.tags, sorted by key
+    api_us: int = 0
+    tool_us: int = 0
+    active_us: int = 0
+    savings_nusd: int | None = None  # cache_stats.savings_usd
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +331,10 @@ def facts_from_record(record: SessionRecord, file: str) -> SessionFacts:
         decisions=decisions,
         source=_text(source, "source") if isinstance(source, str) else None,
         tags=tags,
+        api_us=_seconds_us(record.api_time_s, "api_time_s"),
+        tool_us=_seconds_us(record.tool_time_s, "tool_time_s"),
+        active_us=_seconds_us(record.agent_active_time_s, "agent_active_time_s"),
+        savings_nusd=_usd_nanos(record.cache_stats.savings_usd, "savings_usd"),
     )
 
 
@@ -459,7 +468,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     tool_calls INTEGER NOT NULL, tool_successes INTEGER NOT NULL, tool_failures INTEGER NOT NULL,
     requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
     cost_nusd INTEGER, cost_partial INTEGER NOT NULL, unpriced INTEGER NOT NULL,
-    lines_added INTEGER, lines_removed INTEGER, source TEXT
+    lines_added INTEGER, lines_removed INTEGER, source TEXT,
+    api_us INTEGER NOT NULL, tool_us INTEGER NOT NULL, active_us INTEGER NOT NULL,
+    savings_nusd INTEGER
 );
 CREATE INDEX IF NOT EXISTS sessions_by_start ON sessions (start_us, id, file);
 CREATE TABLE IF NOT EXISTS models (
@@ -516,7 +527,8 @@ _SESSION_COLUMNS = (
     "file, id, start_us, end_us, updated_us, status, agent, pid, host, stale_after_us, wall_us, "
     "tool_calls, "
     "tool_successes, tool_failures, requests, input_tokens, output_tokens, cost_nusd, "
-    "cost_partial, unpriced, lines_added, lines_removed, source"
+    "cost_partial, unpriced, lines_added, lines_removed, source, api_us, tool_us, active_us, "
+    "savings_nusd"
 )
 
 
@@ -605,12 +617,13 @@ def _put(
         return
     f = facts
     conn.execute(
-        f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES ({', '.join('?' * 23)})",
+        f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES ({', '.join('?' * 27)})",
         (
             name, f.id, f.start_us, f.end_us, f.updated_us, f.status, f.agent, f.pid, f.host,
             f.stale_after_us, f.wall_us, f.tool_calls, f.tool_successes, f.tool_failures,
             f.requests, f.input_tokens, f.output_tokens, f.cost_nusd, int(f.cost_partial),
-            int(f.unpriced), f.lines_added, f.lines_removed, f.source,
+            int(f.unpriced), f.lines_added, f.lines_removed, f.source, f.api_us, f.tool_us,
+            f.active_us, f.savings_nusd,
         ),
     )  # fmt: skip
     conn.executemany(
@@ -1288,12 +1301,13 @@ def _merge(sums: dict[Any, list[int]], rows: Iterable[Any], width: int) -> None:
 def _session_from_row(row: Iterable[Any]) -> SessionFacts:
     (
         file, sid, start, end, updated, status, agent, pid, host, stale, wall, calls, ok,
-        failed, requests, inp, out, cost, partial, unpriced, added, removed, source,
+        failed, requests, inp, out, cost, partial, unpriced, added, removed, source, api, tool,
+        active, savings,
     ) = row  # fmt: skip
     return SessionFacts(
         file, sid, start, end, updated, status, agent, pid, host, stale, wall, calls, ok,
         failed, requests, inp, out, cost, bool(partial), bool(unpriced), added, removed,
-        source=source,
+        source=source, api_us=api, tool_us=tool, active_us=active, savings_nusd=savings,
     )  # fmt: skip
 
 
