@@ -99,7 +99,7 @@ class EventSource:
                 raw.SerializeToString(deterministic=True)
             )
             for i, event in enumerate(handler(record)):
-                out.append(Item(session_id, self.name, f"{key}.{i}", event))
+                out.append(Item(session_id, self.name, f"{key}.{i}" if i else key, event))
         return rejected
 
     def key_of(self, event: str, record: Record) -> str | None:
