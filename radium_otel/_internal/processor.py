@@ -143,8 +143,12 @@ class SessionSpanProcessor(SpanProcessor):
         time_ns: Callable[[], int] = time.time_ns,
         metadata: Callable[[], dict[str, Any]] = process_metadata,
         metrics: MetricsRecorder | None = None,
+        new_id: Callable[[int | None], str] | None = None,
     ) -> None:
         self.metrics = metrics
+        # The id of a session a top-level span opens (its span id; None: the default
+        # session): random, unless the spans are replayed (`radium_otel.sources.genai`).
+        self._new_id = new_id or _random_id
         self._on_session_end = on_session_end
         self._on_session_open = on_session_open
         self._on_session_drop = on_session_drop
@@ -376,7 +380,7 @@ class SessionSpanProcessor(SpanProcessor):
         agent_run = _agent_run(attrs, op)
         if agent_run or not (kind or _has_usage(attrs)):
             state = self._new_state(
-                str(uuid.uuid4()), start_ns=None, explicit=False, announce=agent_run
+                self._new_id(span_id), start_ns=None, explicit=False, announce=agent_run
             )
             state.root_span_id = span_id
             if not agent_run:
@@ -414,7 +418,7 @@ class SessionSpanProcessor(SpanProcessor):
     def _default_state(self) -> SessionState:
         """The process's default session, opened when first needed (lock held)."""
         if self._default is None or self._default.id not in self._sessions:
-            self._default = self._new_state(str(uuid.uuid4()), start_ns=None, explicit=False)
+            self._default = self._new_state(self._new_id(None), start_ns=None, explicit=False)
         return self._default
 
     def _new_state(
@@ -629,6 +633,10 @@ class SessionSpanProcessor(SpanProcessor):
             self._on_session_end(record)
         except Exception as exc:
             log_internal_error("session end", exc)
+
+
+def _random_id(span_id: int | None) -> str:
+    return str(uuid.uuid4())
 
 
 def _record_metrics(metrics: MetricsRecorder, measured: _Measured) -> None:
