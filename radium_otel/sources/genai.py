@@ -20,6 +20,7 @@ stored a session is marked done, so a restarted collector replays only what is s
 from __future__ import annotations
 
 import json
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
@@ -49,7 +50,10 @@ __all__ = ["CONTENT_MARKERS", "SpanReplay"]
 TRACE_QUIET_S: Final = 30.0  # a trace with no root is replayed after this long without spans
 SEEN_SPANS: Final = 65_536  # span ids remembered per process, for retried batches
 MAX_BUFFERED: Final = 100_000  # spans held per process waiting for their roots; then flushed
+DONE_TRACES: Final = 65_536  # finished traces remembered per process
+COMPACT_ROWS: Final = 200_000  # journal rows of a process before its done traces are dropped
 _DONE: Final = "done"
+_NAMESPACE: Final = uuid.UUID("7b3c5f0e-52a1-4cbe-9b7e-2f6d0c1e9a11")  # replayed session ids
 _RESOURCE: Final = "res"
 _LIMITS: Final = SpanLimits(max_attributes=512, max_attribute_length=4096, max_events=128)
 
@@ -123,7 +127,9 @@ class _Process:
         self.dirty = False
         self.resource = Resource.create(dict(resource)) if resource else Resource.get_empty()
         self.finished: list[SessionRecord] = []
-        self.done = done  # traces whose replay stored a session
+        # Traces whose replay stored a session (the newest `DONE_TRACES`).
+        self.done: OrderedDict[str, None] = OrderedDict.fromkeys(done)
+        self.rows = 0  # journal rows since it was last compacted
         self.newly_done: list[str] = []
         self.traces: dict[str, list[tuple[dict[str, Any], tuple[str, str | None]]]] = {}
         self.trace_seen: dict[str, float] = {}
@@ -144,13 +150,27 @@ class _Process:
         metadata = {k: v for k, v in meta.items() if v is not None}
         if "service.name" in metadata:
             metadata["agent"] = metadata["service.name"]
-        self.processor = SessionSpanProcessor(self.finished.append, metadata=lambda: dict(metadata))
+        self.defaults = 0
+        self.processor = SessionSpanProcessor(
+            self.finished.append, metadata=lambda: dict(metadata), new_id=self._session_id
+        )
         self.ids = _GivenIds()
         # A provider of its own (never the global one): its only processor is this one.
         self.provider = TracerProvider(
             resource=self.resource, id_generator=self.ids, span_limits=_LIMITS
         )
         self.provider.add_span_processor(self.processor)
+
+    def _session_id(self, span_id: int | None) -> str:
+        """A session id that replaying the same spans again gives again (after a restart,
+        a session is written over its last checkpoint, not beside it).
+        """
+        if span_id is None:
+            self.defaults += 1
+            name = f"{self.key}/default/{self.defaults}"
+        else:
+            name = f"{self.key}/{span_id:016x}"
+        return str(uuid.uuid5(_NAMESPACE, name))
 
     def add(self, row: dict[str, Any], scope: tuple[str, str | None], now: float) -> None:
         trace = row["t"]
@@ -207,7 +227,9 @@ class _Process:
             except Exception as exc:
                 log_internal_error("replaying a span", exc)
         if len(self.finished) > before:
-            self.done.add(trace)
+            self.done[trace] = None
+            if len(self.done) > DONE_TRACES:
+                self.done.popitem(last=False)
             self.newly_done.append(trace)
 
     def _start(self, row: dict[str, Any], scope: tuple[str, str | None], linked: bool) -> Span:
@@ -293,6 +315,7 @@ class SpanReplay:
                         key, resource, done or set(), self.idle_timeout_s
                     )
                 _, scope, span = row
+                process.rows += 1
                 process.add(span, (str(scope[0]), scope[1]), now)
             except (KeyError, IndexError, TypeError, ValueError) as exc:
                 log_internal_error("reading a journaled span", exc)
@@ -327,7 +350,27 @@ class SpanReplay:
                     process.newly_done.clear()
                 except OSError as exc:
                     log_internal_error("journaling replayed traces", exc)
+            if process.rows > COMPACT_ROWS:
+                self._compact(key, process)
             if flush or process.dirty:
                 process.dirty = False
                 out.extend((r, False) for r in process.processor.snapshot_active())
         return out
+
+    def _compact(self, key: str, process: _Process) -> None:
+        """Rewrite a long-lived process's journal without its finished traces (their
+        sessions are stored), so it stays as small as what is still open.
+        """
+        kept: list[list[Any]] = []
+        for _, row in self._journal.replay_one(key):
+            if row[:1] == [_DONE]:
+                continue
+            if row[:1] == ["span"] and len(row) == 3 and row[2].get("t") in process.done:
+                continue
+            kept.append(row)
+        try:
+            self._journal.rewrite(key, kept)
+        except OSError as exc:
+            log_internal_error("compacting the journal", exc)
+            return
+        process.rows = len(kept)

@@ -62,6 +62,23 @@ class Journal:
             finally:
                 os.close(fd)
 
+    def rewrite(self, key: str, rows: list[list[Any]]) -> None:
+        """Replace ``key``'s rows with ``rows`` at once (a temp file, fsynced, renamed)."""
+        path = self._path(key)
+        tmp = path.with_suffix(".tmp")
+        data = "".join(
+            json.dumps(r, separators=(",", ":")) + "\n" for r in [["#", key], *rows]
+        ).encode()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+
     def remove(self, key: str) -> None:
         """Forget ``key``'s rows (its sessions are stored)."""
         with contextlib.suppress(FileNotFoundError):

@@ -270,3 +270,30 @@ def test_spans_in_the_journal_are_json(tmp_path: Path) -> None:
     ]
     assert rows[0][0] == "#" and rows[1][0] == "res"
     assert {row[0] for row in rows[2:]} == {"span"}
+
+
+def test_a_long_lived_process_journal_drops_its_finished_traces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from radium_otel.sources import genai
+
+    monkeypatch.setattr(genai, "COMPACT_ROWS", 3)
+    spans, in_process = _agent_spans()
+    clock = Clock()
+    with running(tmp_path, clock=clock) as run:
+        _send_http(run, sorted(spans, key=lambda s: s.end_time or 0))
+        run.collector.tick()  # the agent run's trace is done: compacted away
+        rows = [
+            json.loads(line)
+            for path in (tmp_path / "journal").glob("*.jsonl")
+            for line in path.read_text().splitlines()
+        ]
+        agent_trace = {r[2]["t"] for r in rows if r[0] == "span" and r[2]["n"] == "chat gpt-4o"}
+        assert [r[0] for r in rows].count("span") == 3  # the lone request and the web request
+        assert not any(r[0] == "done" for r in rows)
+        assert len(agent_trace) == 2
+    with running(tmp_path, clock=clock) as run:  # restarted from the compacted journal
+        run.collector.recover()
+        collected = _collected(run, clock)
+
+    assert collected == _expected(in_process)
