@@ -418,6 +418,20 @@ SOURCE_SHAPES: dict[str, _Shape] = {
         cache_read=("cached_content_token_count",),
         reasoning=("thoughts_token_count",),
     ),
+    # Their transcripts (`rad import`) spell the same counts their own way.
+    "codex/transcript": _flat(
+        input=("input_tokens",),
+        output=("output_tokens",),
+        cache_read=("cached_input_tokens",),
+        cache_creation=("cache_write_input_tokens",),
+        reasoning=("reasoning_output_tokens",),
+    ),
+    "gemini-cli/transcript": _flat(
+        input=("input", "tool"),
+        output=("output", "thoughts"),
+        cache_read=("cached",),
+        reasoning=("thoughts",),
+    ),
 }
 
 
