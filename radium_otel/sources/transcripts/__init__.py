@@ -42,9 +42,9 @@ class Format(Protocol):
 
 def formats() -> dict[str, Format]:
     """The formats `rad import` reads, by source name."""
-    from radium_otel.sources.transcripts import claude_code
+    from radium_otel.sources.transcripts import claude_code, codex, gemini_cli
 
-    return {f.name: f for f in (claude_code.FORMAT,)}
+    return {f.name: f for f in (claude_code.FORMAT, codex.FORMAT, gemini_cli.FORMAT)}
 
 
 FORMATS = ("claude-code", "codex", "gemini-cli")
