@@ -776,6 +776,90 @@ def import_transcripts(
             _warn(f"{file}: {reason}")
 
 
+# --- rad ui and rad report (issue 18): everything imported inside the commands -------------------
+@app.command("ui")
+def ui(
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: a free one).")
+    ] = 0,
+    no_open: Annotated[
+        bool, typer.Option("--no-open", help="Do not open the browser; print the address.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log every request.")] = False,
+) -> None:
+    """A local, read-only dashboard of this workspace's sessions, live while agents run.
+
+    Listens on 127.0.0.1 only; stop it with Ctrl-C.
+    """
+    from radium_otel.ui import views
+    from radium_otel.ui.server import make_server
+
+    folder = _store().folder
+    update, stop = _progress("Indexing sessions")
+    try:
+        with views.open_index(folder, progress=update):
+            pass
+    except views.UIError as exc:
+        _fail(str(exc))
+    finally:
+        stop()
+    try:
+        server = make_server(folder, port, quiet=not verbose)
+    except OSError as exc:
+        _fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}")
+    _info(f"serving the sessions of {folder} on {server.url} (read-only; Ctrl-C stops)")
+    if not no_open:
+        import webbrowser
+
+        if not webbrowser.open(server.url):
+            _info(f"open {server.url} in a browser")
+    try:
+        server.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    _info("stopped")
+
+
+@app.command("report")
+def report(
+    html: Annotated[
+        Path,
+        typer.Option(
+            "--html", metavar="FILE", help="Write the report to FILE: one self-contained page."
+        ),
+    ],
+    since: SinceOption = None,
+    until: UntilOption = None,
+    details: Annotated[
+        int,
+        typer.Option("--details", min=0, help="Newest sessions given a page of their own."),
+    ] = 200,
+) -> None:
+    """The views of `rad ui` as one HTML file that opens from disk with no network."""
+    from radium_otel.ui import report as html_report
+    from radium_otel.ui import views
+
+    window = _window(since, until)
+    folder = _store().folder
+    update, stop = _progress("Indexing sessions")
+    try:
+        data = html_report.build_report(
+            folder, html, window, details=details, progress=update,
+            workspace=resolve_workspace(_state.workspace),
+        )  # fmt: skip
+    except views.UIError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {html}: {exc.strerror or exc}")
+    finally:
+        stop()
+    if not data["total_sessions"]:
+        _warn("no sessions in this window; the report is empty")
+    _info(f"wrote {html} ({data['total_sessions']:,} sessions)")
+
+
 def _info(message: str) -> None:
     typer.echo(f"rad: {message}", err=True)
 
