@@ -875,8 +875,7 @@ def summary(r: CollectResult) -> str:
         f"({r.small.ingest_wall_ms:.1f} ms wall), then its checkpoint "
         f"{r.small.checkpoint_cpu_ms:.2f} ms CPU ({r.small.checkpoint_wall_ms:.1f} ms wall) "
         "an export",
-        f"profile of the direct ingest and tick ({r.profile_s:.2f} CPU s under cProfile), "
-        "own time:",
+        f"profile of the direct ingest and tick ({r.profile_s:.2f} s under cProfile), own time:",
     ]
     lines += [f"  {h.share:6.1%}  {h.calls:8,}  {h.function}" for h in r.hot]
     lines.append("  radium's functions, time inclusive of what they call:")
