@@ -87,6 +87,13 @@ class Codex(EventSource):
                     out.append(Item(kv.value.string_value, self.name, key, event))
         return 0
 
+    def key_of(self, event: str, record: Record) -> str | None:
+        """A tool call's decision and result by its ``call_id`` (its rollout has it too)."""
+        if event in ("tool_result", "tool_decision"):
+            found = record.text("call_id")
+            return None if found is None else f"{event}:{found}"
+        return None
+
     def provider(self, record: Record) -> str | None:
         """OpenAI when Codex says so, else priced by the model's name alone."""
         return "openai" if record.text("provider_name") == "openai" else None

@@ -41,6 +41,7 @@ __all__ = [
 
 MAX_FILES: Final = 500  # per-file line counts kept per session (totals stay exact)
 SEEN_KEYS: Final = 8192  # record keys remembered per session, for retried batches
+DECISION_NEAR_NS: Final = 5_000_000_000  # two channels' records of one decision: this close
 
 
 @dataclass(slots=True, frozen=True)
@@ -72,6 +73,7 @@ class ToolRun:
     start_ns: int
     end_ns: int
     error_type: str | None
+    scope: str = ""  # the channel that reported it ("" for live events; "<source>/transcript")
 
 
 @dataclass(slots=True, frozen=True)
@@ -81,6 +83,7 @@ class Decision:
     decision: str
     source: str | None
     time_ns: int
+    scope: str = ""  # the channel that reported it (see `ToolRun.scope`)
 
 
 @dataclass(slots=True, frozen=True)
@@ -142,9 +145,9 @@ def to_row(item: Item) -> list[Any]:
     if isinstance(e, Opened):
         return [*head, "O", e.time_ns]
     if isinstance(e, ToolRun):
-        return [*head, "T", e.name, e.start_ns, e.end_ns, e.error_type]
+        return [*head, "T", e.name, e.start_ns, e.end_ns, e.error_type, e.scope]
     if isinstance(e, Decision):
-        return [*head, "D", e.decision, e.source, e.time_ns]
+        return [*head, "D", e.decision, e.source, e.time_ns, e.scope]
     if isinstance(e, Lines):
         return [*head, "L", e.added, e.removed, e.path, e.time_ns]
     if isinstance(e, Seen):
@@ -194,6 +197,7 @@ class LiveSession:
         "lines",
         "lines_reported",
         "opened_at",
+        "reported",
         "reported_cost",
         "seen",
         "source",
@@ -212,6 +216,11 @@ class LiveSession:
         self.lines = {True: [0, 0], False: [0, 0]}
         self.files: dict[str, list[int]] = {}
         self.opened_at: int | None = None  # when the request awaiting its usage was sent
+        # What was counted, by what it is (a request by its tokens, a tool call by its name,
+        # a decision by its verdict) and by the channel that reported it: a record from
+        # another channel (the transcript of what live events reported) that matches one in
+        # time is a second record of it, not counted (SPEC "One request counts once").
+        self.reported: dict[tuple[object, ...], dict[str, list[list[int]]]] = {}
         self.seen: OrderedDict[str, None] = OrderedDict()
         self.ended = False
 
@@ -232,7 +241,10 @@ class LiveSession:
                     call = replace(call, start_ns=self.opened_at)
                 self.opened_at = None
             self._bound(call.start_ns, call.end_ns)
-            state.add_request(call, e.scope)
+            ident = ("request", call.input_tokens, call.output_tokens)
+            if self._second_record(ident, e.scope, call.start_ns, call.end_ns):
+                return True
+            state.add_request(call, self.source)  # (channels are matched here, not there)
             if e.reported_cost_usd is not None and math.isfinite(e.reported_cost_usd):
                 # (summed as decimals: the total does not depend on the events' order)
                 cost = Decimal(repr(e.reported_cost_usd))
@@ -244,12 +256,17 @@ class LiveSession:
             self._bound(e.time_ns, e.time_ns)
         elif isinstance(e, ToolRun):
             self._bound(e.start_ns, e.end_ns)
+            if self._second_record(("tool", e.name), e.scope, e.start_ns, e.end_ns):
+                return True
             state.add_tool_call(e.name, e.start_ns, e.end_ns, e.error_type)
         elif isinstance(e, Decision):
             if e.decision not in k.DECISIONS:
                 state.dropped_attributes += 1
                 return True
             self._bound(e.time_ns, e.time_ns)
+            near = e.time_ns - DECISION_NEAR_NS, e.time_ns + DECISION_NEAR_NS
+            if self._second_record(("decision", e.decision), e.scope, *near):
+                return True
             state.add_decision(e.decision)
             if e.source:
                 by = self.decision_sources.setdefault(e.decision, {})
@@ -279,6 +296,25 @@ class LiveSession:
             self._bound(e.time_ns, e.time_ns)
             self.ended = True
         return True
+
+    def _second_record(self, ident: tuple[object, ...], scope: str, start: int, end: int) -> bool:
+        """Whether a record from ``scope`` is another channel's record of something counted
+        (overlapping it by at least half the shorter interval); remembers it if not.
+        """
+        channels = self.reported.setdefault(ident, {})
+        for other, entries in channels.items():
+            if other == scope:
+                continue
+            for entry in entries:
+                if entry[2]:
+                    continue
+                overlap = min(end, entry[1]) - max(start, entry[0])
+                shorter = min(end - start, entry[1] - entry[0])
+                if overlap >= 0 and 2 * overlap >= shorter:
+                    entry[2] = 1  # matched once: a second record of another is counted
+                    return True
+        channels.setdefault(scope, []).append([start, end, 0])
+        return False
 
     def _bound(self, start_ns: int, end_ns: int) -> None:
         state = self.state

@@ -308,12 +308,6 @@ def test_collected_live_then_imported_is_one_session(ran: Ran, tmp_path: Path) -
     assert {m: t for m, t in _tokens(both).items() if m in _tokens(imported)} == _tokens(imported)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tool calls, decisions (and Codex's lines) are counted twice: neither CLI's mapping "
-    "keys a tool call by an id its transcript has (Codex's codex.tool_result carries call_id "
-    "but sources/codex.py keys records by a digest; Gemini CLI's tool_call events carry no id)",
-)
 def test_collected_live_then_imported_counts_each_tool_call_once(ran: Ran, tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     shutil.copytree(ran.live_workspace, workspace)

@@ -163,10 +163,10 @@ class ClaudeCodeTranscripts:
             failed = block.get("is_error") is True
             refused = _refusal(block, row) if failed else None
             if refused is not None:
-                decision = Decision("reject", refused, time_ns)
+                decision = Decision("reject", refused, time_ns, _SCOPE)
                 out.append(Item(sid, self.name, f"tool_decision:{use_id}", decision))
                 continue
-            run = ToolRun(str(name), start, time_ns, "error" if failed else None)
+            run = ToolRun(str(name), start, time_ns, "error" if failed else None, _SCOPE)
             out.append(Item(sid, self.name, f"tool_result:{use_id}", run))
             if not failed:
                 for path, added, removed in _patch_lines(row.get("toolUseResult")):

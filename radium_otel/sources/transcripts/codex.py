@@ -217,9 +217,11 @@ class CodexTranscripts:
             key = f"tool_result:{call_id}"
             verdict = _verdict(payload.get("output"))
             if verdict in ("user", "config"):
-                out.append(Item(sid, self.name, key, Decision("reject", verdict, time_ns)))
+                out.append(Item(sid, self.name, key, Decision("reject", verdict, time_ns, _SCOPE)))
                 return
-            out.append(Item(sid, self.name, key, ToolRun(str(name), start, time_ns, verdict)))
+            out.append(
+                Item(sid, self.name, key, ToolRun(str(name), start, time_ns, verdict, _SCOPE))
+            )
             if verdict is None:
                 for i, (file, added, removed) in enumerate(lines, 1):
                     edit = Lines(added, removed, file, time_ns)

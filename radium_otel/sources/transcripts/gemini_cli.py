@@ -173,13 +173,13 @@ class GeminiCliTranscripts:
         end = end if end is not None and end >= asked_ns else asked_ns
         key = f"tool_call:{call_id}"
         if status == "cancelled":
-            out.append(Item(sid, self.name, key, Decision("reject", "user", end)))
+            out.append(Item(sid, self.name, key, Decision("reject", "user", end, _SCOPE)))
             return
         if status == "error" and _refused(tool):
-            out.append(Item(sid, self.name, key, Decision("reject", "policy", end)))
+            out.append(Item(sid, self.name, key, Decision("reject", "policy", end, _SCOPE)))
             return
         name = str(tool.get("name") or "unknown")
-        run = ToolRun(name, asked_ns, end, "error" if status == "error" else None)
+        run = ToolRun(name, asked_ns, end, "error" if status == "error" else None, _SCOPE)
         out.append(Item(sid, self.name, key, run))
         display = tool.get("resultDisplay")
         if status == "success" and isinstance(display, dict):
