@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import cli_speed, collect, hotpath, memory, overhead, throughput
+from bench import cli_speed, collect, hotpath, importing, memory, overhead, throughput
 from bench.common import machine, spread, versions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -302,6 +302,7 @@ def main() -> None:
     )
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI timings")
     parser.add_argument("--no-collect", action="store_true", help="skip `rad collect`")
+    parser.add_argument("--no-import", action="store_true", help="skip `rad import` vs ccusage")
     args = parser.parse_args()
     quick = args.quick
     calls, rounds = (2_000, 5) if quick else (10_000, 12)
@@ -378,6 +379,10 @@ def main() -> None:
             log=log,
         )
         body += ["", *section_collect(collected)]
+
+    if not args.no_import:
+        imported = importing.run(400 if quick else 10_000, log=log)
+        body += ["", *importing.markdown(imported)]
 
     history = ROOT / "bench" / "history.md"
     if history.exists():

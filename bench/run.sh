@@ -3,7 +3,8 @@
 # The peers (bench/requirements.txt) and radium-otel (editable) go into a venv of their own,
 # .venv/bench, so that their pins never touch the dev venv. Re-runs skip the install while
 # pyproject.toml and bench/requirements.txt are unchanged (as scripts/bootstrap.sh does).
-# Parts can be left out: --no-callgrind, --no-cli, --no-collect (`rad collect` under load).
+# Parts can be left out: --no-callgrind, --no-cli, --no-collect (`rad collect` under load),
+# --no-import (`rad import` beside ccusage on ~2 GB of transcripts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `bench` is not an installed package
 
 from bench import __main__ as suite  # noqa: E402
-from bench import cli_speed, collect, memory, overhead, processor_cost, throughput  # noqa: E402
+from bench import cli_speed, collect, importing, memory, overhead, processor_cost, throughput  # noqa: E402
 from bench.common import version  # noqa: E402
 
 
@@ -115,3 +115,15 @@ def test_collect_batches_keep_the_captured_attribute_sets() -> None:
     assert names == {"user_prompt", "api_request", "tool_decision", "tool_result",
                      "assistant_response"}  # fmt: skip
     assert load.expected.requests == 8 and load.expected.sessions == 2
+
+
+def test_import_parts_run_and_totals_are_equal(tmp_path: Path) -> None:
+    # 6 transcripts: first import (and ccusage when installed) at 1/2 and the whole,
+    # re-imports with nothing new and after 2 files grew; totals checked against the generated.
+    result = importing.run(6, tmp_path / "corpus", grow_files=2, rounds=1, fractions=(0.5,))
+    assert [s.files for s in result.sizes] == [3, 6]
+    assert result.full.sessions == 6 and result.requests > 6
+    assert result.again_summary["files_read"] == 0
+    assert result.grown_summary["files_read"] == 2 and result.grown_files == 2
+    assert all(result.equal.values()), result.figures
+    assert "## 7. `rad import claude-code`" in "\n".join(importing.markdown(result))
