@@ -145,7 +145,7 @@
     main.setAttribute("aria-busy", "false");
     for (const fn of pendingCharts.splice(0)) fn();
     if (quiet) window.scrollTo(0, scroll);
-    else if (!opts || !opts.keepFocus) main.focus({ preventScroll: true });
+    else if (!opts || !(opts.keepFocus || opts.initial)) main.focus({ preventScroll: true });
     document.title = "radium · " + (TITLES[route.view] || "sessions");
   }
   const TITLES = { overview: "overview", sessions: "sessions", session: "session", tools: "tools", models: "models" };
@@ -174,7 +174,7 @@
       const width = Math.max(280, box.clientWidth || 600);
       const { opts, data } = build(width);
       const axis = { stroke: cssVar("--muted"), grid: { stroke: cssVar("--grid"), width: 1 }, ticks: { stroke: cssVar("--grid") } };
-      opts.series[0].label = opts.series[0].label || "";
+      opts.series[0].label = opts.series[0].label || " ";
       opts.width = width;
       opts.height = opts.height || 240;
       opts.axes = (opts.axes || [{}, {}]).map((a) => Object.assign({}, axis, a));
@@ -820,7 +820,7 @@
       ? `radium-otel ${REPORT.version} · report generated ${fmtTime(REPORT.generated_at)} UTC from ${REPORT.workspace} · works offline`
       : "radium-otel · read-only · keys: 1–4 views, / filters, j/k rows");
     window.addEventListener("hashchange", () => render());
-    render();
+    render({ initial: true }); // focus stays at the top of the page (the skip link comes first)
     if (!REPORT) {
       poll();
       setInterval(poll, 3000);
