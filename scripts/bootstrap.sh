@@ -116,6 +116,18 @@ for i in "${!fw_pids[@]}"; do
         exit 1
     fi
 done
+# A browser for tests/ui (rad ui, rad report --html): Debian's chromium from apt, driven by
+# Playwright for Python (the dev extra) through executable_path=/usr/bin/chromium — never
+# `playwright install`, no browser download. Only for the tests, and only when missing.
+if [ "$with_tests" = 1 ] && ! command -v chromium > /dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq > /dev/null
+        apt-get install -y -qq --no-install-recommends chromium > /dev/null
+    else
+        echo "bootstrap: tests/ui need chromium (apt-get install chromium); they skip without it" >&2
+    fi
+fi
 # The backends for the integration tests (the `backends` extra: Arize Phoenix), in a venv of
 # their own so that their pins never change the dev tools above. Only in CI or when asked.
 if [ "${CI:-}" = "true" ] || [ "${RADIUM_BACKENDS:-0}" = "1" ]; then
