@@ -123,7 +123,7 @@ if [ "$with_tests" = 1 ] && ! command -v chromium > /dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq > /dev/null
-        apt-get install -y -qq --no-install-recommends chromium > /dev/null
+        apt-get install -y -qq chromium > /dev/null
     else
         echo "bootstrap: tests/ui need chromium (apt-get install chromium); they skip without it" >&2
     fi
