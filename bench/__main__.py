@@ -381,7 +381,7 @@ def main() -> None:
         body += ["", *section_collect(collected)]
 
     if not args.no_import:
-        imported = importing.run(400 if quick else 10_000, log=log)
+        imported = importing.run(400 if quick else 10_000, profile_files=1_000, log=log)
         body += ["", *importing.markdown(imported)]
 
     history = ROOT / "bench" / "history.md"

@@ -41,8 +41,10 @@ the seed; the grown files are cut back to their first size afterwards).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import random
 import shutil
 import statistics
@@ -56,6 +58,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from bench.collect import HotRow
 
 ROOT = Path(__file__).resolve().parent.parent
 RAD = str(Path(sys.executable).with_name("rad"))
@@ -663,6 +667,47 @@ def ccusage_totals(report: dict[str, Any]) -> dict[str, int]:
     }
 
 
+# --- where the time goes -----------------------------------------------------------------------
+@dataclass
+class Profile:
+    """cProfile of a first import in this process (wall time: fsync waits show)."""
+
+    files: int
+    seconds: float
+    own: list[HotRow]
+    inclusive: list[HotRow]
+
+
+def profile_import(corpus: Corpus, files: int, tmp: Path, top: int = 15) -> Profile:
+    """The first import of ``files`` of the corpus's files under cProfile: the functions with
+    the most own time, and radium's with the most time inclusive of what they call.
+    """
+    from radium_otel.sources.importer import Importer
+    from radium_otel.sources.transcripts.claude_code import FORMAT
+
+    config, _ = subset(corpus, min(1.0, files / len(corpus.files)), tmp / "profiled")
+    prof = cProfile.Profile()
+    prof.enable()
+    Importer(tmp / "ws-profiled", FORMAT).run([config / "projects"])
+    prof.disable()
+    shutil.rmtree(config)
+    shutil.rmtree(tmp / "ws-profiled")
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
+    raw = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    total = sum(own for (_cc, _n, own, _cum, _callers) in raw.values())
+    own_rows, cum_rows = [], []
+    for (filename, line, name), (_cc, ncalls, own, cum, _callers) in raw.items():
+        short = filename.rsplit("site-packages/", 1)[-1].rsplit(str(ROOT) + "/", 1)[-1]
+        label = f"{short}:{line}({name})" if line else name
+        own_rows.append(HotRow(label, ncalls, own, own / total if total else 0.0))
+        if short.startswith("radium_otel/"):
+            cum_rows.append(HotRow(label, ncalls, cum, cum / total if total else 0.0))
+    own_rows.sort(key=lambda r: r.seconds, reverse=True)
+    cum_rows.sort(key=lambda r: r.seconds, reverse=True)
+    return Profile(round(len(corpus.files) * min(1.0, files / len(corpus.files))), total,
+                   own_rows[:top], cum_rows[:top])  # fmt: skip
+
+
 # --- the run ------------------------------------------------------------------------------------
 @dataclass
 class Size:
@@ -691,6 +736,7 @@ class ImportResult:
     grown_summary: dict[str, Any]
     equal: dict[str, bool] = field(default_factory=dict)
     figures: dict[str, dict[str, int]] = field(default_factory=dict)
+    profile: Profile | None = None
 
     @property
     def full(self) -> Size:
@@ -710,6 +756,7 @@ def run(
     rounds: int = 3,
     fractions: tuple[float, ...] = (0.25, 0.5),
     seed: int = SEED,
+    profile_files: int = 0,
     log: Callable[[str], None] | None = None,
 ) -> ImportResult:
     say = log or (lambda text: None)
@@ -768,6 +815,10 @@ def run(
             figures["rad (store), grown"] = store_totals(workspace)
         finally:
             restore(before)
+        profiled = None
+        if profile_files:
+            say(f"import: first import of {profile_files:,} files under cProfile")
+            profiled = profile_import(corpus, profile_files, tmp)
     equal = {
         "rad store = generated": figures["rad (store)"] == expected,
         "rad stats history = generated (input, output)": figures["rad stats history"]
@@ -791,6 +842,7 @@ def run(
         grown_summary=grown_summary,
         equal=equal,
         figures=figures,
+        profile=profiled,
     )
 
 
@@ -807,11 +859,11 @@ def summary(r: ImportResult) -> str:
         f"{r.requests:,} model requests",
     ]
     for s in r.sizes:
-        peer = (f"; ccusage {s.ccusage.wall_s:.1f} s, {s.ccusage.rss_mb:.0f} MB"
-                if s.ccusage else "")  # fmt: skip
+        peer = (f"; ccusage {s.ccusage.wall_s:.1f} s ({s.ccusage.cpu_s:.1f} CPU s), "
+                f"{s.ccusage.rss_mb:.0f} MB" if s.ccusage else "")  # fmt: skip
         lines.append(
             f"  first import of {s.fraction:g} ({s.files:,} files, {s.bytes / 1e9:.2f} GB): "
-            f"rad {s.rad.wall_s:.1f} s, {s.rad.rss_mb:.0f} MB peak RSS, "
+            f"rad {s.rad.wall_s:.1f} s ({s.rad.cpu_s:.1f} CPU s), {s.rad.rss_mb:.0f} MB peak RSS, "
             f"{s.sessions:,} sessions{peer}"
         )
     if full.ccusage:
@@ -822,20 +874,51 @@ def summary(r: ImportResult) -> str:
             f"{full.rad.rss_mb / c.rss_mb:.2f}x RSS"
         )
     lines.append(
-        f"  again, nothing new: {again:.2f} s (median of {len(r.again)}: "
+        f"  again, nothing new: {again:.2f} s, "
+        f"{_med([t.cpu_s for t in r.again]):.2f} CPU s (median of {len(r.again)}: "
         + ", ".join(f"{t.wall_s:.2f}" for t in r.again) + ")"
         + (f"; ccusage / re-import {full.ccusage.wall_s / again:.1f}x (goal >= 10x)"
            if full.ccusage else "")
     )  # fmt: skip
     lines.append(
         f"  after {r.grown_files} files grew ({r.grown_requests} requests): "
-        f"{r.grown.wall_s:.2f} s, {r.grown_summary['lines']:,} lines read, "
+        f"{r.grown.wall_s:.2f} s ({r.grown.cpu_s:.2f} CPU s), "
+        f"{r.grown_summary['lines']:,} lines read, "
         f"{r.grown_summary['files_read']} files read"
     )
     lines.append("  totals: " + r.equality_line())
     for name, fig in r.figures.items():
         lines.append(f"    {name}: " + ", ".join(f"{k} {v:,}" for k, v in fig.items()))
+    if r.profile:
+        lines += profile_lines(r.profile)
     return "\n".join(lines)
+
+
+def profile_lines(p: Profile) -> list[str]:
+    """The profile as plain text."""
+    lines = [f"profile of a first import of {p.files:,} files ({p.seconds:.1f} s under "
+             "cProfile), own time:"]  # fmt: skip
+    lines += [f"  {h.share:6.1%}  {h.calls:9,}  {h.function}" for h in p.own]
+    lines.append("  radium's functions, time inclusive of what they call:")
+    lines += [f"  {h.share:6.1%}  {h.calls:9,}  {h.function}" for h in p.inclusive]
+    return lines
+
+
+def profile_markdown(p: Profile) -> list[str]:
+    """The profile as RESULTS.md tables."""
+    out = [
+        f"Where a first import's time goes: cProfile of the import of {p.files:,} of the files "
+        f"in this process ({p.seconds:.1f} s under the profiler, wall: fsync waits show as "
+        "`posix.fsync`), own time:",
+        "",
+        "| share | calls | function |",
+        "| ---: | ---: | --- |",
+    ]
+    out += [f"| {h.share:.1%} | {h.calls:,} | `{h.function}` |" for h in p.own]
+    out += ["", "radium's functions, time inclusive of what they call:", "",
+            "| share | calls | function |", "| ---: | ---: | --- |"]  # fmt: skip
+    out += [f"| {h.share:.1%} | {h.calls:,} | `{h.function}` |" for h in p.inclusive]
+    return out
 
 
 def markdown(r: ImportResult, command: str | None = None) -> list[str]:
@@ -851,29 +934,31 @@ def markdown(r: ImportResult, command: str | None = None) -> list[str]:
         "cache warm; peak RSS from `wait4` (ccusage: its node launcher or the native binary "
         "it runs, whichever is larger).",
         "",
-        "| corpus | files | GB | rad import (s) | rad peak RSS (MB) | ccusage session (s) "
-        "| ccusage peak RSS (MB) | rad / ccusage wall |",
+        "| corpus | files | GB | rad import: wall (s), CPU (s) | rad peak RSS (MB) "
+        "| ccusage session: wall (s), CPU (s) | ccusage peak RSS (MB) | rad / ccusage wall |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for s in r.sizes:
         c = s.ccusage
         out.append(
-            f"| {s.fraction:g} | {s.files:,} | {s.bytes / 1e9:.2f} | {s.rad.wall_s:.1f} | "
-            f"{s.rad.rss_mb:.0f} | {c.wall_s:.1f} | {c.rss_mb:.0f} | "
+            f"| {s.fraction:g} | {s.files:,} | {s.bytes / 1e9:.2f} | {s.rad.wall_s:.1f}, "
+            f"{s.rad.cpu_s:.1f} | {s.rad.rss_mb:.0f} | {c.wall_s:.1f}, {c.cpu_s:.1f} | "
+            f"{c.rss_mb:.0f} | "
             f"{s.rad.wall_s / c.wall_s:.2f}x |"
             if c
-            else f"| {s.fraction:g} | {s.files:,} | {s.bytes / 1e9:.2f} | {s.rad.wall_s:.1f} | "
-            f"{s.rad.rss_mb:.0f} | — | — | — |"
+            else f"| {s.fraction:g} | {s.files:,} | {s.bytes / 1e9:.2f} | {s.rad.wall_s:.1f}, "
+            f"{s.rad.cpu_s:.1f} | {s.rad.rss_mb:.0f} | — | — | — |"
         )
     peer = full.ccusage.wall_s if full.ccusage else None
     out += [
         "",
-        "| re-import | wall (s) | ccusage run / this |",
-        "| --- | ---: | ---: |",
+        "| re-import | wall (s) | CPU (s) | ccusage run / this (wall) |",
+        "| --- | ---: | ---: | ---: |",
         f"| nothing new (median of {len(r.again)}) | {again:.2f} | "
+        f"{_med([t.cpu_s for t in r.again]):.2f} | "
         + (f"{peer / again:.1f}x |" if peer else "— |"),
         f"| {r.grown_files} files grew ({r.grown_requests} requests, "
-        f"{r.grown_summary['lines']:,} lines) | {r.grown.wall_s:.2f} | "
+        f"{r.grown_summary['lines']:,} lines) | {r.grown.wall_s:.2f} | {r.grown.cpu_s:.2f} | "
         + (f"{peer / r.grown.wall_s:.1f}x |" if peer else "— |"),
         "",
         "Totals (input with cache reads and writes, output, cache read, cache write): "
@@ -886,6 +971,8 @@ def markdown(r: ImportResult, command: str | None = None) -> list[str]:
     for name, fig in r.figures.items():
         cells = " | ".join(f"{fig[k]:,}" if k in fig else "—" for k in _KEYS)
         out.append(f"| {name} | {cells} |")
+    if r.profile:
+        out += ["", *profile_markdown(r.profile)]
     return out
 
 
@@ -897,11 +984,33 @@ def main() -> None:
     parser.add_argument("--grow", type=int, default=100, help="files that grow")
     parser.add_argument("--rounds", type=int, default=3, help="re-imports with nothing new")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also profile a first import of N files (cProfile)",
+    )
+    parser.add_argument(
+        "--profile-only",
+        action="store_true",
+        help="only generate (or reuse) the corpus and profile",
+    )
     parser.add_argument("--markdown", action="store_true", help="print the RESULTS.md section")
     args = parser.parse_args()
     files = args.files or (400 if args.quick else 10_000)
+    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    if args.profile_only:
+        with tempfile.TemporaryDirectory(prefix="rad-bench-import-") as name:
+            folder = args.corpus or Path(name) / "corpus"
+            corpus = generate(folder, files, args.seed, log=say)
+            profiled = profile_import(corpus, args.profile or files, Path(name))
+        print("\n".join(profile_lines(profiled)))
+        if args.markdown:
+            print("\n".join(["", *profile_markdown(profiled)]))
+        return
     result = run(files, args.corpus, grow_files=args.grow, rounds=args.rounds, seed=args.seed,
-                 log=lambda text: print(text, file=sys.stderr, flush=True))  # fmt: skip
+                 profile_files=args.profile, log=say)  # fmt: skip
     print(summary(result))
     if args.markdown:
         command = "python -m bench.importing " + " ".join(sys.argv[1:])

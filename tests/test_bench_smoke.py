@@ -120,10 +120,13 @@ def test_collect_batches_keep_the_captured_attribute_sets() -> None:
 def test_import_parts_run_and_totals_are_equal(tmp_path: Path) -> None:
     # 6 transcripts: first import (and ccusage when installed) at 1/2 and the whole,
     # re-imports with nothing new and after 2 files grew; totals checked against the generated.
-    result = importing.run(6, tmp_path / "corpus", grow_files=2, rounds=1, fractions=(0.5,))
+    result = importing.run(6, tmp_path / "corpus", grow_files=2, rounds=1, fractions=(0.5,),
+                           profile_files=3)  # fmt: skip
     assert [s.files for s in result.sizes] == [3, 6]
     assert result.full.sessions == 6 and result.requests > 6
     assert result.again_summary["files_read"] == 0
     assert result.grown_summary["files_read"] == 2 and result.grown_files == 2
     assert all(result.equal.values()), result.figures
-    assert "## 7. `rad import claude-code`" in "\n".join(importing.markdown(result))
+    assert result.profile is not None and result.profile.files == 3
+    text = "\n".join(importing.markdown(result))
+    assert "## 7. `rad import claude-code`" in text and "cProfile" in text
