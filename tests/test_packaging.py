@@ -72,6 +72,25 @@ def test_the_package_holds_cli_exporters_and_py_typed(wheel: zipfile.ZipFile) ->
 
 
 @pytest.mark.slow
+def test_the_package_holds_the_ui_and_its_vendored_chart_library(
+    wheel: zipfile.ZipFile,
+) -> None:
+    names = set(wheel.namelist())
+    static = "radium_otel/ui/static/"
+    assert {
+        "radium_otel/ui/server.py",
+        "radium_otel/ui/report.py",
+        static + "index.html",
+        static + "app.js",
+        static + "app.css",
+        static + "favicon.svg",
+        static + "vendor/uplot/uPlot.iife.min.js",
+        static + "vendor/uplot/uPlot.min.css",
+        static + "vendor/uplot/LICENSE",
+    } <= names
+    assert "MIT License" in wheel.read(static + "vendor/uplot/LICENSE").decode()
+
+
 def test_no_top_level_cli_or_exporters(wheel: zipfile.ZipFile) -> None:
     tops = {name.split("/", 1)[0] for name in wheel.namelist()}
     [dist_info] = [top for top in tops if top.endswith(".dist-info")]
