@@ -43,6 +43,7 @@ logger = logging.getLogger("radium_otel")
 DEFAULT_IDLE_TIMEOUT_S: Final = 30 * 60.0
 RETENTION_S: Final = 2 * 24 * 3600.0  # journals of closed sessions, for a session resumed later
 CLEANUP_EVERY_S: Final = 3600.0
+CHECKPOINT_S: Final = 5.0  # a live session's record is written at most this often
 _CLOSED: Final = "C"  # journal row: the session was closed and stored
 _STORED_AS: Final = "stored_as"  # a `Describe` field: the id a continued session is stored as
 
@@ -104,11 +105,12 @@ class Collector:
         self._time_ns = time_ns
         self._clock = clock
         self._journal = Journal(journal_folder)
-        self._lock = threading.Lock()  # live sessions, the journal's order
+        self._lock = threading.Lock()  # live sessions
         self._write_lock = threading.Lock()  # store writes, and which sessions are closed
         self._live: dict[str, LiveSession] = {}
         self._last: dict[str, float] = {}  # session id -> clock of its last item
         self._dirty: set[str] = set()
+        self._written: dict[str, float] = {}  # session id -> clock of its last checkpoint
         self._lines_known = {s.name: s.lines_known for s in self.sources}
         self.accepted = 0
         self.duplicates = 0
@@ -180,12 +182,17 @@ class Collector:
                 if sid not in self._live and sid not in fresh:
                     fresh.add(sid)
                     reopened = self._reopen(sid)
-                    if reopened is not None:
-                        self._live[sid] = reopened
-                    elif continue_stored:
+                    if reopened is None and continue_stored:
                         self._continue(sid, item, items, rows)
+                    # Live from now on, so that a batch arriving meanwhile joins it.
+                    self._live[sid] = reopened or LiveSession(
+                        sid, item.source, self._metadata(item)
+                    )
             span_rows = self._spans.rows(foreign) if foreign else {}
-            self._journal.append({**rows, **span_rows})  # (OSError: nothing applied)
+        # On disk before it counts (OSError: nothing applied); the fsync holds only the
+        # journal's own lock, not the sessions' (other batches are applied meanwhile).
+        self._journal.append({**rows, **span_rows})
+        with self._lock:
             now = self._clock()
             for item in items:
                 self._apply(item, now)
@@ -337,14 +344,18 @@ class Collector:
             for sid in closing:
                 live = self._live.pop(sid)
                 self._last.pop(sid, None)
+                self._written.pop(sid, None)
                 self._dirty.discard(sid)
                 if not live.state.is_empty():
                     out.append((self._record(live, "completed", now_ns), True))
-            for sid in self._dirty:
+            for sid in list(self._dirty):
+                if now - self._written.get(sid, -CHECKPOINT_S) < CHECKPOINT_S:
+                    continue  # (written a moment ago: next time)
+                self._dirty.discard(sid)
                 live = self._live[sid]
                 if not live.state.is_empty():
+                    self._written[sid] = now
                     out.append((self._record(live, "active", now_ns), False))
-            self._dirty.clear()
             out.extend(self._spans.tick(now, now_ns))
         for record, final in out:
             self._write(record, final=final)

@@ -221,13 +221,13 @@ class LiveSession:
         # another channel (the transcript of what live events reported) that matches one in
         # time is a second record of it, not counted (SPEC "One request counts once").
         self.reported: dict[tuple[object, ...], dict[str, list[list[int]]]] = {}
-        self.seen: OrderedDict[str, None] = OrderedDict()
+        self.seen: OrderedDict[int, None] = OrderedDict()
         self.ended = False
 
     def apply(self, item: Item) -> bool:
         """Add ``item``; False when its record was applied before (a retried batch)."""
-        key = item.key
-        if key is not None:
+        if item.key is not None:
+            key = hash(item.key)  # (an int is a third of a key's memory; per process)
             if key in self.seen:
                 return False
             self.seen[key] = None

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ class Journal:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._lock = threading.Lock()  # appends and rewrites, one at a time
 
     def _path(self, key: str) -> Path:
         return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.jsonl"
@@ -38,6 +40,10 @@ class Journal:
         """Append each key's rows and fsync them; raises `OSError` when the disk refuses
         (the receiver then answers 503: nothing is acknowledged that is not on disk).
         """
+        with self._lock:
+            self._append(batches)
+
+    def _append(self, batches: dict[str, list[list[Any]]]) -> None:
         if not self.folder.is_dir():
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         for key, rows in batches.items():
@@ -64,6 +70,10 @@ class Journal:
 
     def rewrite(self, key: str, rows: list[list[Any]]) -> None:
         """Replace ``key``'s rows with ``rows`` at once (a temp file, fsynced, renamed)."""
+        with self._lock:
+            self._rewrite(key, rows)
+
+    def _rewrite(self, key: str, rows: list[list[Any]]) -> None:
         path = self._path(key)
         tmp = path.with_suffix(".tmp")
         data = "".join(

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
 from radium_otel._internal.aggregate import ModelCall
-from radium_otel._internal.usage import usage_from_counts
+from radium_otel._internal.usage import SOURCE_SHAPES, usage_from_counts
 from radium_otel.sources import otlp
 from radium_otel.sources.events import Event, Item
 
@@ -27,19 +29,30 @@ _NS_PER_MS = 1_000_000
 
 
 class Record:
-    """One log record as a handler sees it: its attributes, its time (ns)."""
+    """One log record as a handler sees it: its attributes, its time (ns).
 
-    __slots__ = ("attrs", "resource", "time_ns")
+    Attribute values are converted from OTLP's ``AnyValue`` only when read: a record has a
+    score of attributes and a handler reads a few.
+    """
 
-    def __init__(self, attrs: dict[str, Any], resource: Mapping[str, Any], time_ns: int) -> None:
-        self.attrs = attrs
+    __slots__ = ("raw", "resource", "time_ns")
+
+    def __init__(
+        self, raw: Mapping[str, AnyValue], resource: Mapping[str, Any], time_ns: int
+    ) -> None:
+        self.raw = raw
         self.resource = resource
         self.time_ns = time_ns
 
     def get(self, key: str) -> Any:
         """An attribute of the record, else of its resource."""
-        value = self.attrs.get(key)
+        found = self.raw.get(key)
+        value = None if found is None else otlp.value(found)
         return self.resource.get(key) if value is None else value
+
+    def counts(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The attributes ``keys`` name, read (for `usage_from_counts`)."""
+        return {key: self.get(key) for key in keys}
 
     def text(self, key: str) -> str | None:
         """A non-empty string attribute, else None."""
@@ -71,6 +84,8 @@ class EventSource:
 
     def __init__(self) -> None:
         self.handlers: dict[str, Handler] = {}
+        # The attributes that hold a request's token counts (the source's usage shape).
+        self._count_keys = tuple(path[0] for path in SOURCE_SHAPES[self.name].paths())
 
     def recognises(self, resource: Mapping[str, Any], scope: str, event: str | None) -> bool:
         """By ``service.name``, else by the first record's event name."""
@@ -82,9 +97,11 @@ class EventSource:
         """Map log records to items in ``out``; returns how many were rejected."""
         rejected = 0
         for raw in records:
-            attrs = otlp.attributes(raw.attributes)
-            name = attrs.get("event.name") or raw.body.string_value
-            if not isinstance(name, str):
+            attrs = {kv.key: kv.value for kv in raw.attributes}
+            found = attrs.get("event.name")
+            name = found.string_value if found is not None else ""
+            name = name or raw.body.string_value
+            if not name:
                 continue
             event_name = name.removeprefix(self.prefix)
             handler = self.handlers.get(event_name)
@@ -131,7 +148,7 @@ class EventSource:
         self, record: Record, model: str | None, start_ns: int, end_ns: int, error: bool
     ) -> ModelCall:
         """A request with the record's token counts, normalised by the source's shape."""
-        usage = usage_from_counts(self.name, record.attrs)
+        usage = usage_from_counts(self.name, record.counts(self._count_keys))
         call = ModelCall(model or "unknown", self.provider(record), start_ns, end_ns, error)
         if usage is not None:
             call.input_tokens = usage.input_tokens or 0
