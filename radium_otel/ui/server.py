@@ -247,7 +247,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the page went away before its answer came
 
     def log_message(self, format: str, *args: Any) -> None:
         """Requests are logged only when asked (``rad ui --verbose``)."""

@@ -544,11 +544,13 @@ def live(index: SessionIndex, *, now: float | None = None) -> dict[str, Any]:
     """The sessions running now, and a version that changes whenever any session does."""
     now = time.time() if now is None else now
     active = [f for f in _stored_active(index) if effective_status(f, now) == "active"]
-    version = index.conn.execute(
-        "SELECT COUNT(*), IFNULL(MAX(mtime_ns), 0), IFNULL(SUM(size), 0) FROM files"
-    ).fetchone()
+    # Every session write renames a file into the folder, which moves the folder's mtime.
+    try:
+        folder_ns = index.folder.stat().st_mtime_ns
+    except OSError:
+        folder_ns = 0
     return {
-        "version": "-".join(str(v) for v in version) + f"-{len(active)}",
+        "version": f"{folder_ns}-" + ",".join(f"{f.id}:{f.updated_us}" for f in active),
         "active": [
             {
                 "id": f.id,
