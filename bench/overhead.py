@@ -18,6 +18,7 @@ different lengths, the difference divided by the extra calls): a ratio free of n
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import re
@@ -243,8 +244,10 @@ def _emit(text: str) -> None:
     sys.stdout.flush()
 
 
-def worker(setup: str, count: int | None, kind: str, warmup: int) -> None:
-    """Serve "run <kind> <calls>" requests on stdin; or, with ``count``, run once and exit."""
+def worker(setup: str, count: int | None, kind: str, warmup: int, gc_off: bool = False) -> None:
+    """Serve "run <kind> <calls>" requests on stdin; or, with ``count``, run once and exit
+    (with the cyclic GC off while measuring if ``gc_off``).
+    """
     try:
         fns = SETUP_FNS[setup]()
     except Exception as exc:  # a peer that cannot be set up: say why
@@ -259,6 +262,9 @@ def worker(setup: str, count: int | None, kind: str, warmup: int) -> None:
         # the count varies by several percent from run to run.
         time.sleep(3.0)
         sys.setswitchinterval(1000.0)
+        if gc_off:
+            gc.collect()
+            gc.disable()
         per_call_us(fns[kind], count)
         os._exit(0)
     for fn in fns.values():
@@ -394,7 +400,7 @@ def measure(setups: list[str], calls: int, rounds: int, warmup: int = 2_000) -> 
 _IREFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
-def _instructions(setup: str, kind: str, count: int) -> int:
+def _instructions(setup: str, kind: str, count: int, gc_off: bool = False) -> int:
     name, root = _where(setup)
     with tempfile.TemporaryDirectory(prefix="radium-bench-cg-") as tmp:
         env = worker_env(root)
@@ -413,6 +419,7 @@ def _instructions(setup: str, kind: str, count: int) -> int:
                 str(count),
                 "--kind",
                 kind,
+                *(["--gc-off"] if gc_off else []),
             ],
             capture_output=True,
             text=True,
@@ -427,10 +434,16 @@ def _instructions(setup: str, kind: str, count: int) -> int:
     return int(found.group(1).replace(",", ""))
 
 
-def instructions_per_call(setup: str, kind: str, calls: int) -> float:
-    """Instructions a call costs: two runs of different lengths, so start-up cancels out."""
-    short = _instructions(setup, kind, calls // 10)
-    long = _instructions(setup, kind, calls)
+def instructions_per_call(setup: str, kind: str, calls: int, gc_off: bool = False) -> float:
+    """Instructions a call costs: two runs of different lengths, so start-up cancels out.
+
+    With ``gc_off``, the cyclic GC is off while measuring: where its collections fall (a
+    full one walks every object alive, the batch processor's queued spans too) otherwise
+    moves thousands of instructions per call in or out of the measured stretch, from run to
+    run and from one version to the next.
+    """
+    short = _instructions(setup, kind, calls // 10, gc_off)
+    long = _instructions(setup, kind, calls, gc_off)
     return (long - short) / (calls - calls // 10)
 
 
@@ -450,9 +463,10 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--kind", choices=KINDS, default="tool", help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=int, default=2_000, help=argparse.SUPPRESS)
+    parser.add_argument("--gc-off", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.count, args.kind, args.warmup)
+        worker(args.worker, args.count, args.kind, args.warmup, args.gc_off)
         return
     result = measure(args.setups, args.calls, args.rounds)
     print(f"{args.rounds} rounds x {args.calls} calls; µs per call, median ({'spread'})")
@@ -465,12 +479,11 @@ def main() -> None:
     for setup, why in result.errors.items():
         print(f"  {setup}: not run: {why}")
     if args.callgrind and have_valgrind():
-        for setup in ("bare", "radium"):
+        for setup in [s for s in args.setups if _where(s)[0] in ("bare", "radium")]:
             for kind in KINDS:
-                print(
-                    f"  {setup} {kind}: "
-                    f"{instructions_per_call(setup, kind, args.callgrind):,.0f} instructions/call"
-                )
+                on = instructions_per_call(setup, kind, args.callgrind)
+                off = instructions_per_call(setup, kind, args.callgrind, gc_off=True)
+                print(f"  {setup} {kind}: {on:,.0f} instructions/call ({off:,.0f} GC off)")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import StatusCode
+from opentelemetry.trace import INVALID_SPAN, StatusCode
 
 import radium_otel as rad
 from radium_otel import ModelUsage, Radium, SessionRecord, SessionScope, ToolStats
@@ -1722,3 +1722,71 @@ def test_session_decorator_on_a_generator_closed_early_completes(
     root = only_span(spans, "invoke_agent early")
     record = inst.finished_record(str((root.attributes or {})["gen_ai.conversation.id"]))
     assert record is not None and record.status == "completed"
+
+
+# --- usage added straight into the span's attributes ----------------------------------------
+
+
+def _usage_both_ways(limits: Any = None) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """The attributes a span ends with after `_set_usage` and after the SDK's
+    ``set_attributes`` of the same usage, and whether the fast way was taken."""
+    from opentelemetry.sdk.trace import SpanLimits
+
+    from radium_otel._internal import instrument
+
+    tracer = TracerProvider(span_limits=limits or SpanLimits()).get_tracer("t")
+    counts = (120, 30, 20, None, 5, None, "gpt-4o-2024-08-06")
+    start = {"gen_ai.operation.name": "chat"}
+    ours = tracer.start_span("a", attributes=start)
+    theirs = tracer.start_span("b", attributes=start)
+    fast = instrument._add_usage(ours, counts)
+    if not fast:
+        instrument._set_usage(ours, counts, overwrite=False)
+    theirs.set_attributes(
+        {
+            "gen_ai.usage.input_tokens": 120,
+            "gen_ai.usage.output_tokens": 30,
+            "gen_ai.usage.cache_read.input_tokens": 20,
+            "gen_ai.usage.reasoning.output_tokens": 5,
+            "gen_ai.response.model": "gpt-4o-2024-08-06",
+        }
+    )
+    ours.end()
+    theirs.end()
+    return _ended_attributes(ours), _ended_attributes(theirs), fast
+
+
+def _ended_attributes(span: object) -> dict[str, Any]:
+    assert isinstance(span, ReadableSpan)
+    return dict(span.attributes or {})
+
+
+def test_usage_goes_straight_into_an_sdk_span_as_the_sdk_would_put_it() -> None:
+    """The model call's usage skips the SDK's generic value checks (most of what a model
+    call cost radium) and leaves the span exactly as ``set_attributes`` would."""
+    ours, theirs, fast = _usage_both_ways()
+    assert fast
+    assert list(ours.items()) == list(theirs.items())
+
+
+def test_usage_takes_the_sdks_way_when_limits_apply() -> None:
+    """A value longer than the span's length limit (the SDK truncates it) or a span with no
+    room left (the SDK drops its oldest attributes): the SDK's way, same result."""
+    from opentelemetry.sdk.trace import SpanLimits
+
+    for limits in (SpanLimits(max_attribute_length=6), SpanLimits(max_span_attributes=3)):
+        ours, theirs, fast = _usage_both_ways(limits)
+        assert not fast
+        assert list(ours.items()) == list(theirs.items())
+
+
+def test_usage_on_an_ended_span_or_one_with_usage_is_not_added_straight() -> None:
+    from radium_otel._internal import instrument
+
+    span = TracerProvider().get_tracer("t").start_span("a")
+    span.end()
+    assert not instrument._add_usage(span, (1, 2, None, None, None, None, None))
+    recorded = TracerProvider().get_tracer("t").start_span("b")
+    recorded.set_attribute("gen_ai.usage.input_tokens", 7)
+    assert not instrument._add_usage(recorded, (1, 2, None, None, None, None, None))
+    assert not instrument._add_usage(INVALID_SPAN, (1, 2, None, None, None, None, None))

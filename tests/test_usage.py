@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -21,6 +22,7 @@ from openai.types.responses import (
 )
 
 from radium_otel._internal import errors
+from radium_otel._internal import usage as usage_module
 from radium_otel._internal.usage import StreamUsage, Usage, usage_from_response
 
 
@@ -721,3 +723,100 @@ def test_anthropic_one_hour_cache_writes_are_kept_apart() -> None:
         14_000,
         4_000,
     )
+
+
+# --- the fast path agrees with the general one -----------------------------------------------
+
+
+class PlainResponse:
+    """A plain class holding a response's fields as attributes (read through ``__dict__``)."""
+
+    def __init__(self, **fields: object) -> None:
+        self.__dict__.update(fields)
+
+
+def _responses_everywhere() -> list[object]:
+    """Every response, chunk, event and bad value the tests above read, as dicts and objects."""
+    chat = chat_completion(CHAT_USAGE)
+    responses = responses_response(RESPONSES_USAGE)
+    anthropic = anthropic_message(ANTHROPIC_USAGE)
+    gemini = gemini_response("Hi", GEMINI_USAGE)
+    extra = ChatCompletion.model_validate(chat)
+    extra.usage_metadata = {"prompt_token_count": 1}  # type: ignore[attr-defined]  # an extra field
+    return [
+        chat,
+        ChatCompletion.model_validate(chat),
+        ChatCompletion.model_validate(chat).model_dump(),
+        extra,
+        chat_completion({**CHAT_USAGE, "cache_read_input_tokens": 5}),
+        chat_completion({"prompt_tokens": None}),
+        chat_completion(None),
+        *CHAT_STREAM,
+        responses,
+        Response.model_validate(responses),
+        responses_response(None),
+        *responses_stream(),
+        anthropic,
+        anthropic_types.Message.model_validate(anthropic),
+        anthropic_message({"input_tokens": 12, "output_tokens": 350}),
+        *anthropic_stream(NEW_STYLE_DELTA_USAGE),
+        gemini,
+        gemini.model_dump(),
+        gemini_response("Hi", None),
+        GEMINI_USAGE,
+        CHAT_USAGE,
+        RESPONSES_USAGE,
+        {"model": "m", "usage": {"input_tokens": 3, "output_tokens": 4}},
+        {"model": "m", "usage": {"input_tokens": -3, "output_tokens": 10**15}},
+        {"model": "m", "usage": {"input_tokens": True, "output_tokens": 2.0}},
+        {"model": 4, "usage": {"prompt_tokens": "2006", "completion_tokens": 300}},
+        {"model": "m", "usage": {"prompt_tokens": 1, "prompt_tokens_details": 7}},
+        {"model": "m", "usage": {"prompt_tokens": 1, "prompt_tokens_details": MagicMock()}},
+        {"model": "m", "usage": MagicMock(prompt_tokens=3, completion_tokens=4)},
+        {"type": "message", "model": "m", "usage": {"input_tokens": 5}},
+        {"object": "response", "model": "m", "usage": {"input_tokens": 5}},
+        {"usage_metadata": None, "model_version": "g"},
+        PlainResponse(model="m", usage=PlainResponse(prompt_tokens=3, completion_tokens=4)),
+        PlainResponse(model="m", usage={"input_tokens": 3, "output_tokens": 4}),
+        *GARBAGE,
+    ]
+
+
+@pytest.mark.parametrize("response", _responses_everywhere(), ids=lambda r: type(r).__name__)
+def test_the_fast_path_reads_what_the_general_path_reads(response: object) -> None:
+    """`response_counts` takes a fast path for common responses; where it does, it gives
+    exactly what the general reading gives (and where it cannot, it hands over)."""
+    fast = usage_module._fast_counts(response)
+    reading = usage_module._read(response)
+    general = None if reading is None else reading.shape.normalise(reading.raw, reading.model)
+    if fast is not usage_module._GENERAL:
+        assert fast == (None if general is None else general.counts())
+    assert usage_from_response(response) == general
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        pytest.param(ChatCompletion.model_validate(chat_completion(CHAT_USAGE)), id="chat"),
+        pytest.param(chat_completion(CHAT_USAGE), id="chat-dict"),
+        pytest.param(Response.model_validate(responses_response(RESPONSES_USAGE)), id="responses"),
+        pytest.param(
+            anthropic_types.Message.model_validate(anthropic_message(ANTHROPIC_USAGE)),
+            id="anthropic",
+        ),
+        pytest.param(gemini_response("Hi", GEMINI_USAGE), id="gemini"),
+        pytest.param(gemini_response("Hi", GEMINI_USAGE).model_dump(), id="gemini-dict"),
+    ],
+)
+def test_sdk_responses_take_the_fast_path(response: object) -> None:
+    """The SDKs' complete responses (pydantic models) and their dicts are read by the fast
+    path: if an SDK changed how its objects keep their fields, this says so."""
+    assert usage_module._fast_counts(response) is not usage_module._GENERAL
+
+
+def test_a_model_with_extra_fields_is_read_the_general_way() -> None:
+    response = ChatCompletion.model_validate(chat_completion(CHAT_USAGE))
+    response.usage_metadata = GEMINI_USAGE  # type: ignore[attr-defined]  # an extra field
+    assert usage_module._fast_counts(response) is usage_module._GENERAL
+    # (as before: a field named usage_metadata is Gemini's, wherever it is found)
+    assert usage_from_response(response) == replace(GEMINI_EXPECTED, response_model=None)

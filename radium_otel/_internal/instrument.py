@@ -74,7 +74,7 @@ class _Call:
 
     __slots__ = ("capture", "recipe", "span", "stream", "token")
 
-    def __init__(self, span: Span | None, recipe: SpanRecipe, capture: bool) -> None:
+    def __init__(self, span: Span | None, capture: bool, recipe: SpanRecipe) -> None:
         self.span = span
         self.recipe = recipe
         self.capture = capture
@@ -117,15 +117,12 @@ class _Call:
         if not self.recipe.is_model and not self.capture:
             _end(span)  # a tool call without content capture: nothing to record on the span
             return
+        if self.recipe.is_model:
+            _model_succeeded(span, result, self.stream)
+            return
         try:
             if span.is_recording():
-                if self.recipe.is_model:
-                    streamed = self.stream.result() if self.stream is not None else None
-                    counts = response_counts(result) if streamed is None else streamed.counts()
-                    if counts is not None:
-                        _set_usage(span, counts, overwrite=False)
-                elif self.capture:
-                    span.set_attribute(k.GEN_AI_TOOL_CALL_RESULT, _short(repr(result)))
+                span.set_attribute(k.GEN_AI_TOOL_CALL_RESULT, _short(repr(result)))
         except Exception as exc:
             log_internal_error("recording a call's result", exc)
         finally:
@@ -148,6 +145,20 @@ class _Call:
             log_internal_error("recording a failed call", internal)
         finally:
             _end(span)
+
+
+def _model_succeeded(span: Span, result: object, stream: StreamUsage | None) -> None:
+    """A model call returned ``result``: its usage (or the stream's) on its span, which ends."""
+    try:
+        if span.is_recording():
+            streamed = stream.result() if stream is not None else None
+            counts = response_counts(result) if streamed is None else streamed.counts()
+            if counts is not None:
+                _set_usage(span, counts, overwrite=False)
+    except Exception as exc:
+        log_internal_error("recording a call's result", exc)
+    finally:
+        _end(span)
 
 
 class _Run(Protocol):
@@ -218,6 +229,11 @@ def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) ->
     is_model = recipe.is_model
 
     def start() -> _Call:
+        opened = open_span()
+        return _Call(None, False, recipe) if opened is None else _Call(*opened, recipe)
+
+    def open_span() -> tuple[Span, bool] | None:
+        """The call's span and whether to capture its content; None if it could not start."""
         try:
             inst = get_instance()
             sid = session_context.get()
@@ -240,10 +256,10 @@ def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) ->
                     else recipe.capture_content
                 )
             )
-            return _Call(span, recipe, capture)
+            return span, capture
         except Exception as exc:
             log_internal_error("starting a span", exc)
-            return _Call(None, recipe, False)
+            return None
 
     if inspect.isasyncgenfunction(fn):
         wrapper: Callable[..., Any] = _wrap_async_gen(fn, start)
@@ -252,30 +268,43 @@ def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) ->
     elif inspect.iscoroutinefunction(fn):
         wrapper = _wrap_async(fn, start)
     else:
-        wrapper = _wrap_sync(fn, start)
+        wrapper = _wrap_sync(fn, open_span, recipe)
     return cast(F, functools.wraps(fn)(wrapper))
 
 
-def _wrap_sync(fn: Callable[..., Any], start: Callable[[], _Call]) -> Callable[..., Any]:
-    # The hot path of every decorated call: `_Call.enter`/`leave` inlined.
+def _wrap_sync(
+    fn: Callable[..., Any],
+    open_span: Callable[[], tuple[Span, bool] | None],
+    recipe: SpanRecipe,
+) -> Callable[..., Any]:
+    # The hot path of every decorated call: `_Call`'s work inlined for a tool call without
+    # content capture and a model call that returns (no object per call); the rest through
+    # a `_Call`.
     attach, detach, in_context = otel_context.attach, otel_context.detach, trace.set_span_in_context
+    is_model = recipe.is_model
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        call = start()
-        span = call.span
-        if span is None:
+        opened = open_span()
+        if opened is None:
             return fn(*args, **kwargs)
-        if call.capture:
+        span, capture = opened
+        call = _Call(span, capture, recipe) if capture else None
+        if call is not None:
             call.capture_arguments(args, kwargs)
         token = attach(in_context(span))
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
             detach(token)
-            call.fail(exc)
+            (call or _Call(span, capture, recipe)).fail(exc)
             raise
         detach(token)
-        call.succeed(result)
+        if call is not None:
+            call.succeed(result)
+        elif is_model:
+            _model_succeeded(span, result, None)
+        else:
+            _end(span)  # a tool call without content capture: nothing to record on the span
         return result
 
     return wrapper

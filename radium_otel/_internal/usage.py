@@ -560,9 +560,12 @@ def _fast_counts(obj: object) -> Counts | object | None:
         if counts_of is None:
             return _GENERAL
         if shape is None:
-            shape = _shape_from_keys(counts_of)
-            if shape is None:
-                return None
+            if "prompt_tokens" in counts_of or "completion_tokens" in counts_of:
+                shape = _OPENAI_CHAT  # (the first case of `_shape_from_keys`, without a call)
+            else:
+                shape = _shape_from_keys(counts_of)
+                if shape is None:
+                    return None
         counts: list[int | None] = [None, None, None, None, None, None]
         for index, key, inner in _FAST[id(shape)]:
             value = counts_of.get(key)
