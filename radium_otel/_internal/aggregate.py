@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import socket
 from bisect import bisect_left
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -416,63 +415,75 @@ def add_conversation_id(metadata: dict[str, Any], *ids: str) -> None:
 
 
 def _model_rows(accs: dict[tuple[str, str | None, int], _ModelAcc]) -> list[ModelUsage]:
-    """One row per canonical (model, provider), each name with its counts by input size."""
-    by_name: dict[tuple[str, str | None], list[tuple[int, _ModelAcc]]] = defaultdict(list)
+    """One row per canonical (model, provider), each name with its counts by input size.
+
+    (Runs at every checkpoint and session end: plain loops, no per-count generator.)
+    """
+    by_name: dict[tuple[str, str | None], list[tuple[int, _ModelAcc]]] = {}
     for (model, provider, band), acc in accs.items():
-        by_name[model, provider].append((band, acc))
-    rows: dict[tuple[str, str | None], list[ModelName]] = defaultdict(list)
-    latency: dict[tuple[str, str | None], int] = defaultdict(int)
+        bands = by_name.get((model, provider))
+        if bands is None:
+            by_name[model, provider] = [(band, acc)]
+        else:
+            bands.append((band, acc))
     canonical = canonical_names(by_name)
-    for (model, provider), bands in sorted(by_name.items(), key=_by_name):
-        bands.sort(key=lambda b: b[0])
-        row = canonical[model, provider]
-        latency[row] += sum(acc.latency_ns for _, acc in bands)
-        rows[row].append(
-            ModelName(
-                model=model,
-                provider=provider,
-                requests=sum(acc.requests for _, acc in bands),
-                errors=sum(acc.errors for _, acc in bands),
-                bands=tuple(
-                    TokenBand(
-                        input_at_least=0 if band == 0 else INPUT_BAND_EDGES[band - 1] + 1,
-                        input_at_most=(
-                            INPUT_BAND_EDGES[band] if band < len(INPUT_BAND_EDGES) else None
-                        ),
-                        requests=acc.requests,
-                        input_tokens=acc.input_tokens,
-                        output_tokens=acc.output_tokens,
-                        cache_read_tokens=acc.cache_read_tokens,
-                        cache_creation_tokens=acc.cache_creation_tokens,
-                        cache_creation_1h_tokens=acc.cache_creation_1h_tokens,
-                        reasoning_tokens=acc.reasoning_tokens,
-                    )
-                    for band, acc in bands
-                ),
-            )
-        )
+    rows: dict[tuple[str, str | None], tuple[list[ModelName], _ModelAcc]] = {}
+    for key in sorted(by_name, key=_name_order):
+        bands = sorted(by_name[key]) if len(by_name[key]) > 1 else by_name[key]
+        total = _ModelAcc()
+        made = []
+        for band, acc in bands:
+            made.append(
+                TokenBand(
+                    0 if band == 0 else INPUT_BAND_EDGES[band - 1] + 1,
+                    INPUT_BAND_EDGES[band] if band < len(INPUT_BAND_EDGES) else None,
+                    acc.requests, acc.input_tokens, acc.output_tokens, acc.cache_read_tokens,
+                    acc.cache_creation_tokens, acc.cache_creation_1h_tokens,
+                    acc.reasoning_tokens,
+                )
+            )  # fmt: skip
+            _add(total, acc)
+        row = rows.get(canonical[key])
+        if row is None:
+            row = rows[canonical[key]] = ([], _ModelAcc())
+        row[0].append(ModelName(key[0], key[1], total.requests, total.errors, tuple(made)))
+        _add(row[1], total)
     return [
         ModelUsage(
             model=model,
             provider=provider,
-            requests=sum(n.requests for n in names),
-            errors=sum(n.errors for n in names),
-            input_tokens=sum(b.input_tokens for n in names for b in n.bands),
-            output_tokens=sum(b.output_tokens for n in names for b in n.bands),
-            cache_read_tokens=sum(b.cache_read_tokens for n in names for b in n.bands),
-            cache_creation_tokens=sum(b.cache_creation_tokens for n in names for b in n.bands),
-            reasoning_tokens=sum(b.reasoning_tokens for n in names for b in n.bands),
-            cache_creation_1h_tokens=sum(
-                b.cache_creation_1h_tokens for n in names for b in n.bands
-            ),
-            latency_s=latency[model, provider] / _NS,
+            requests=t.requests,
+            errors=t.errors,
+            input_tokens=t.input_tokens,
+            output_tokens=t.output_tokens,
+            cache_read_tokens=t.cache_read_tokens,
+            cache_creation_tokens=t.cache_creation_tokens,
+            reasoning_tokens=t.reasoning_tokens,
+            cache_creation_1h_tokens=t.cache_creation_1h_tokens,
+            latency_s=t.latency_ns / _NS,
             names=tuple(names),
         )
-        for (model, provider), names in sorted(rows.items(), key=_by_name)
+        for (model, provider), (names, t) in sorted(rows.items(), key=_row_order)
     ]
 
 
-def _by_name(item: tuple[tuple[str, str | None], object]) -> tuple[str, str]:
+def _add(total: _ModelAcc, acc: _ModelAcc) -> None:
+    total.requests += acc.requests
+    total.errors += acc.errors
+    total.input_tokens += acc.input_tokens
+    total.output_tokens += acc.output_tokens
+    total.cache_read_tokens += acc.cache_read_tokens
+    total.cache_creation_tokens += acc.cache_creation_tokens
+    total.reasoning_tokens += acc.reasoning_tokens
+    total.cache_creation_1h_tokens += acc.cache_creation_1h_tokens
+    total.latency_ns += acc.latency_ns
+
+
+def _name_order(key: tuple[str, str | None]) -> tuple[str, str]:
+    return key[0], key[1] or ""
+
+
+def _row_order(item: tuple[tuple[str, str | None], object]) -> tuple[str, str]:
     return item[0][0], item[0][1] or ""
 
 

@@ -26,6 +26,7 @@ Costs are never affected by the choice: every name keeps its own counts in the r
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -62,12 +63,14 @@ _SNAPSHOT = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def provider_family(provider: str) -> str:
     """The provider ``provider`` names, in its OpenTelemetry spelling (lower case)."""
     key = provider.strip().lower()
     return _FAMILIES.get(key, key)
 
 
+@functools.lru_cache(maxsize=1024)
 def snapshot_alias(model: str) -> str | None:
     """The alias ``model`` is a dated snapshot of (``claude-sonnet-4-5`` for
     ``claude-sonnet-4-5-20250929``), None when it is no snapshot.
@@ -79,6 +82,8 @@ def snapshot_alias(model: str) -> str | None:
 def canonical_names(keys: Iterable[Key]) -> dict[Key, Key]:
     """The row each (model, provider) seen together belongs to, by the module's rules."""
     keys = list(dict.fromkeys(keys))
+    if len(keys) == 1:  # (the usual session: one model, one spelling)
+        return {keys[0]: keys[0]}
     spellings: dict[str, set[str]] = defaultdict(set)
     for _, provider in keys:
         if provider is not None:
