@@ -31,6 +31,10 @@ from radium_otel._internal.render import summary_text
 from radium_otel._internal.store import LookupFailed, SessionStore
 from radium_otel._internal.workspace import resolve_workspace, sessions_dir
 
+from . import _params
+
+_params.install()  # typer's parameter coercion without pydantic for plain values
+
 if TYPE_CHECKING:
     from radium_otel._internal.reports import Sessions, Window
 
