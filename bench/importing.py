@@ -875,7 +875,8 @@ def summary(r: ImportResult) -> str:
         )
     lines.append(
         f"  again, nothing new: {again:.2f} s, "
-        f"{_med([t.cpu_s for t in r.again]):.2f} CPU s (median of {len(r.again)}: "
+        f"{_med([t.cpu_s for t in r.again]):.2f} CPU s, {r.again_summary['seconds']:.2f} s in "
+        f"Importer.run (median of {len(r.again)}: "
         + ", ".join(f"{t.wall_s:.2f}" for t in r.again) + ")"
         + (f"; ccusage / re-import {full.ccusage.wall_s / again:.1f}x (goal >= 10x)"
            if full.ccusage else "")
@@ -954,7 +955,8 @@ def markdown(r: ImportResult, command: str | None = None) -> list[str]:
         "",
         "| re-import | wall (s) | CPU (s) | ccusage run / this (wall) |",
         "| --- | ---: | ---: | ---: |",
-        f"| nothing new (median of {len(r.again)}) | {again:.2f} | "
+        f"| nothing new (median of {len(r.again)}; the import itself, without the "
+        f"interpreter's start: {r.again_summary['seconds']:.2f} s) | {again:.2f} | "
         f"{_med([t.cpu_s for t in r.again]):.2f} | "
         + (f"{peer / again:.1f}x |" if peer else "— |"),
         f"| {r.grown_files} files grew ({r.grown_requests} requests, "
