@@ -417,8 +417,13 @@ def add_conversation_id(metadata: dict[str, Any], *ids: str) -> None:
 def _model_rows(accs: dict[tuple[str, str | None, int], _ModelAcc]) -> list[ModelUsage]:
     """One row per canonical (model, provider), each name with its counts by input size.
 
-    (Runs at every checkpoint and session end: plain loops, no per-count generator.)
+    (Runs at every checkpoint and session end: plain loops, and a short way for the usual
+    session, one model name whose requests are all in one band.)
     """
+    if len(accs) == 1:
+        (((model, provider, band), acc),) = accs.items()
+        name = ModelName(model, provider, acc.requests, acc.errors, (_band(band, acc),))
+        return [_row(model, provider, acc, (name,))]
     by_name: dict[tuple[str, str | None], list[tuple[int, _ModelAcc]]] = {}
     for (model, provider, band), acc in accs.items():
         bands = by_name.get((model, provider))
@@ -427,44 +432,56 @@ def _model_rows(accs: dict[tuple[str, str | None, int], _ModelAcc]) -> list[Mode
         else:
             bands.append((band, acc))
     canonical = canonical_names(by_name)
-    rows: dict[tuple[str, str | None], tuple[list[ModelName], _ModelAcc]] = {}
+    rows: dict[tuple[str, str | None], tuple[list[ModelName], list[_ModelAcc]]] = {}
     for key in sorted(by_name, key=_name_order):
         bands = sorted(by_name[key]) if len(by_name[key]) > 1 else by_name[key]
-        total = _ModelAcc()
-        made = []
-        for band, acc in bands:
-            made.append(
-                TokenBand(
-                    0 if band == 0 else INPUT_BAND_EDGES[band - 1] + 1,
-                    INPUT_BAND_EDGES[band] if band < len(INPUT_BAND_EDGES) else None,
-                    acc.requests, acc.input_tokens, acc.output_tokens, acc.cache_read_tokens,
-                    acc.cache_creation_tokens, acc.cache_creation_1h_tokens,
-                    acc.reasoning_tokens,
-                )
-            )  # fmt: skip
-            _add(total, acc)
+        total = bands[0][1] if len(bands) == 1 else _sum([acc for _, acc in bands])
+        made = tuple(_band(band, acc) for band, acc in bands)
         row = rows.get(canonical[key])
         if row is None:
-            row = rows[canonical[key]] = ([], _ModelAcc())
-        row[0].append(ModelName(key[0], key[1], total.requests, total.errors, tuple(made)))
-        _add(row[1], total)
+            row = rows[canonical[key]] = ([], [])
+        row[0].append(ModelName(key[0], key[1], total.requests, total.errors, made))
+        row[1].append(total)
     return [
-        ModelUsage(
-            model=model,
-            provider=provider,
-            requests=t.requests,
-            errors=t.errors,
-            input_tokens=t.input_tokens,
-            output_tokens=t.output_tokens,
-            cache_read_tokens=t.cache_read_tokens,
-            cache_creation_tokens=t.cache_creation_tokens,
-            reasoning_tokens=t.reasoning_tokens,
-            cache_creation_1h_tokens=t.cache_creation_1h_tokens,
-            latency_s=t.latency_ns / _NS,
-            names=tuple(names),
-        )
-        for (model, provider), (names, t) in sorted(rows.items(), key=_row_order)
+        _row(model, provider, totals[0] if len(totals) == 1 else _sum(totals), tuple(names))
+        for (model, provider), (names, totals) in sorted(rows.items(), key=_row_order)
     ]
+
+
+def _band(band: int, acc: _ModelAcc) -> TokenBand:
+    """Band number ``band`` (edges below the requests' input) of one name's requests."""
+    return TokenBand(
+        0 if band == 0 else INPUT_BAND_EDGES[band - 1] + 1,
+        INPUT_BAND_EDGES[band] if band < len(INPUT_BAND_EDGES) else None,
+        acc.requests, acc.input_tokens, acc.output_tokens, acc.cache_read_tokens,
+        acc.cache_creation_tokens, acc.cache_creation_1h_tokens, acc.reasoning_tokens,
+    )  # fmt: skip
+
+
+def _row(
+    model: str, provider: str | None, t: _ModelAcc, names: tuple[ModelName, ...]
+) -> ModelUsage:
+    return ModelUsage(
+        model=model,
+        provider=provider,
+        requests=t.requests,
+        errors=t.errors,
+        input_tokens=t.input_tokens,
+        output_tokens=t.output_tokens,
+        cache_read_tokens=t.cache_read_tokens,
+        cache_creation_tokens=t.cache_creation_tokens,
+        reasoning_tokens=t.reasoning_tokens,
+        cache_creation_1h_tokens=t.cache_creation_1h_tokens,
+        latency_s=t.latency_ns / _NS,
+        names=names,
+    )
+
+
+def _sum(accs: list[_ModelAcc]) -> _ModelAcc:
+    total = _ModelAcc()
+    for acc in accs:
+        _add(total, acc)
+    return total
 
 
 def _add(total: _ModelAcc, acc: _ModelAcc) -> None:
