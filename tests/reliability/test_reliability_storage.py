@@ -250,7 +250,8 @@ def test_full_disk_then_space_again(
 ) -> None:
     radium = workspace / ".radium"
     radium.mkdir(mode=0o700)
-    mount("-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(radium))
+    # (room for the session index and its write-ahead log, about 250 KiB at schema 6)
+    mount("-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(radium))
     filler = radium / "filler"
 
     def fill(path: Path) -> None:
