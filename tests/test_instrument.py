@@ -1462,6 +1462,98 @@ def test_one_tool_can_opt_in_to_capture(radium: tuple[Radium, Spans]) -> None:
     assert attributes["gen_ai.tool.call.result"] == "['a', 'b']"
 
 
+def _gemini_reply() -> genai_types.GenerateContentResponse:
+    reply = gemini_response()
+    reply.candidates = [
+        genai_types.Candidate(
+            content=genai_types.Content(
+                role="model",
+                parts=[
+                    genai_types.Part(text="Reading it."),
+                    genai_types.Part(
+                        function_call=genai_types.FunctionCall(
+                            id="call_9", name="read", args={"path": "a.txt"}
+                        )
+                    ),
+                ],
+            ),
+            finish_reason=genai_types.FinishReason.STOP,
+        )
+    ]
+    return reply
+
+
+MODEL_CONTENT = [
+    pytest.param(
+        {"messages": [{"role": "system", "content": "Be brief."},
+                      {"role": "user", "content": "secret question"}]},
+        chat_completion,
+        [{"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
+         {"role": "user", "parts": [{"type": "text", "content": "secret question"}]}],
+        [{"role": "assistant", "parts": [{"type": "text", "content": "Done."}],
+          "finish_reason": "stop"}],
+        id="openai-chat",
+    ),
+    pytest.param(
+        {"system": "Be brief.",
+         "messages": [{"role": "user", "content": [{"type": "text", "text": "secret question"}]},
+                      {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                                                    "content": "42"}]}]},
+        anthropic_message,
+        [{"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
+         {"role": "user", "parts": [{"type": "text", "content": "secret question"}]},
+         {"role": "user", "parts": [{"type": "tool_call_response", "id": "t1",
+                                     "response": "42"}]}],
+        [{"role": "assistant", "parts": [{"type": "text", "content": "Done."}],
+          "finish_reason": "end_turn"}],
+        id="anthropic",
+    ),
+    pytest.param(
+        {"contents": "secret question"},
+        _gemini_reply,
+        [{"role": "user", "parts": [{"type": "text", "content": "secret question"}]}],
+        [{"role": "assistant", "finish_reason": "stop",
+          "parts": [{"type": "text", "content": "Reading it."},
+                    {"type": "tool_call", "id": "call_9", "name": "read",
+                     "arguments": '{"path": "a.txt"}'}]}],
+        id="google-genai",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("request_kwargs", "reply", "sent", "received"), MODEL_CONTENT)
+def test_a_model_calls_messages_are_on_its_span_only_when_captured(
+    tmp_path: Path,
+    request_kwargs: dict[str, Any],
+    reply: Callable[[], object],
+    sent: list[dict[str, Any]],
+    received: list[dict[str, Any]],
+) -> None:
+    import json
+
+    for capture in (True, False):
+        with isolated(tmp_path / str(capture), capture_content=capture) as (inst, spans):
+
+            @inst.model_call(provider="openai", model="m")
+            def ask(**kwargs: Any) -> object:
+                return reply()
+
+            with inst.session(agent="c") as s:
+                ask(**request_kwargs)
+
+            attributes = only_span(spans, "chat m").attributes
+            assert attributes is not None
+            if capture:
+                assert json.loads(str(attributes["gen_ai.input.messages"])) == sent
+                assert json.loads(str(attributes["gen_ai.output.messages"])) == received
+            else:
+                assert "gen_ai.input.messages" not in attributes
+                assert "gen_ai.output.messages" not in attributes
+            assert record_of(s).requests == 1  # usage read as ever
+            stored = (tmp_path / str(capture)).rglob("*.json")
+            assert not [p for p in stored if "secret" in p.read_text()]  # never in the store
+
+
 # --- 8. exported spans -----------------------------------------------------------------------
 
 

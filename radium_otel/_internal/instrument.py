@@ -23,6 +23,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from radium_otel._internal import constants as k
 from radium_otel._internal.errors import log_internal_error, warn_once
+from radium_otel._internal.messages import input_messages, output_messages
 from radium_otel._internal.processor import session_context, span_attributes
 from radium_otel._internal.usage import Counts, StreamUsage, response_counts
 
@@ -91,9 +92,14 @@ class _Call:
             self.token = None
 
     def capture_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if self.span is None or not self.capture or self.recipe.is_model:
+        if self.span is None or not self.capture:
             return
         try:
+            if self.recipe.is_model:  # the request's messages, as the contrib packages do
+                messages = input_messages(kwargs)
+                if messages is not None:
+                    self.span.set_attribute(k.GEN_AI_INPUT_MESSAGES, messages)
+                return
             text = _short(_arguments(args, kwargs))
             self.span.set_attribute(k.GEN_AI_TOOL_CALL_ARGUMENTS, text)
         except Exception as exc:  # e.g. an argument whose __repr__ raises
@@ -118,6 +124,13 @@ class _Call:
             _end(span)  # a tool call without content capture: nothing to record on the span
             return
         if self.recipe.is_model:
+            if self.capture and self.stream is None:
+                try:
+                    messages = output_messages(result)
+                    if messages is not None and span.is_recording():
+                        span.set_attribute(k.GEN_AI_OUTPUT_MESSAGES, messages)
+                except Exception as exc:
+                    log_internal_error("capturing a model's reply", exc)
             _model_succeeded(span, result, self.stream)
             return
         try:
@@ -190,7 +203,7 @@ def model_recipe(provider: str | None, model: str | None, operation: str) -> Spa
     if model:
         attributes[k.GEN_AI_REQUEST_MODEL] = model
     name = f"{operation} {model}" if model else operation
-    return SpanRecipe(name, attributes, is_model=True, capture_content=False)
+    return SpanRecipe(name, attributes, is_model=True, capture_content=None)
 
 
 def tool_decorator(
@@ -226,7 +239,6 @@ def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) ->
     # tuple, read and replaced whole, so threads in different sessions never mix them up.
     named: list[tuple[str | None, dict[str, Any]]] = [(None, recipe.attributes)]
     name = recipe.name
-    is_model = recipe.is_model
 
     def start() -> _Call:
         opened = open_span()
@@ -248,13 +260,7 @@ def instrument(fn: F, recipe: SpanRecipe, get_instance: Callable[[], Radium]) ->
                 named[0] = (sid, attributes)
             span = inst.tracer.start_span(name, attributes=attributes)
             capture = (
-                False
-                if is_model
-                else (
-                    inst.capture_content
-                    if recipe.capture_content is None
-                    else recipe.capture_content
-                )
+                inst.capture_content if recipe.capture_content is None else recipe.capture_content
             )
             return span, capture
         except Exception as exc:
