@@ -69,9 +69,10 @@ __all__ = [
     "scan_folder",
 ]
 
-SCHEMA_VERSION = 6  # 4: one model row per canonical (model, provider) in each session;
+SCHEMA_VERSION = 7  # 4: one model row per canonical (model, provider) in each session;
 #                      5: the source and the tags of each session (rad ui filters by them);
-#                      6: API, tool and active time, cache savings (rad ui's overview)
+#                      6: API, tool and active time, cache savings (rad ui's overview);
+#                      7: a change counter, sessions by agent, by source, and the active ones
 INDEX_NAME = "index.sqlite3"
 STALE_MARKER = "index.stale"
 BUSY_TIMEOUT_S = 30.0
@@ -473,6 +474,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     savings_nusd INTEGER
 );
 CREATE INDEX IF NOT EXISTS sessions_by_start ON sessions (start_us, id, file);
+CREATE INDEX IF NOT EXISTS sessions_by_agent ON sessions (agent, start_us);
+CREATE INDEX IF NOT EXISTS sessions_by_source ON sessions (source, start_us);
+CREATE INDEX IF NOT EXISTS sessions_active ON sessions (start_us) WHERE status = 'active';
 CREATE TABLE IF NOT EXISTS models (
     file TEXT NOT NULL, model TEXT NOT NULL, provider TEXT,
     requests INTEGER NOT NULL, errors INTEGER NOT NULL,
@@ -521,7 +525,19 @@ CREATE TABLE IF NOT EXISTS decision_days (
     day INTEGER NOT NULL, decision TEXT NOT NULL, count INTEGER NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY (day, decision)
 );
-"""
+CREATE TRIGGER IF NOT EXISTS files_added AFTER INSERT ON files BEGIN
+    {count}; END;
+CREATE TRIGGER IF NOT EXISTS files_removed AFTER DELETE ON files BEGIN
+    {count}; END;
+""".format(
+    # The change counter (`SessionIndex.version`): every file recorded or dropped moves it on
+    # (a trigger's body stays on its line: `_connect` runs the script split at ";\n").
+    # It starts at the time in ns (as SQLite tells it, to the ms), so a counter dropped with
+    # the meta rows or the whole file starts again above any value it had before.
+    count="INSERT INTO meta (key, value) VALUES ('changes', "
+    "CAST((julianday('now') - 2440587.5) * 86400000000000 AS INTEGER)) "
+    "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+)
 _CHILD_TABLES = ("models", "tools", "tool_errors", "decisions", "tags")
 _SESSION_COLUMNS = (
     "file, id, start_us, end_us, updated_us, status, agent, pid, host, stale_after_us, wall_us, "
@@ -1004,6 +1020,21 @@ class SessionIndex:
     def file_count(self) -> int:
         """Session files in the folder at the last check (readable or not)."""
         return int(self.conn.execute("SELECT COUNT(*) FROM files").fetchone()[0])
+
+    def version(self) -> int | None:
+        """A number that moves on whenever what the index holds changes (a file recorded or
+        dropped), to key what is computed from it; None when nothing read should be kept (no
+        change counted yet, or the day tables are being recomputed).
+        """
+        meta = dict(
+            self.conn.execute(
+                "SELECT key, value FROM meta WHERE key IN ('changes', 'days_dirty')"
+            ).fetchall()
+        )
+        if "days_dirty" in meta:
+            return None
+        changes = meta.get("changes")
+        return None if changes is None else int(changes)
 
     def names_with_prefix(self, prefix: str) -> int:
         """How many file names start with ``prefix`` (to find unambiguous short ids)."""

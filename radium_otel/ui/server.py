@@ -7,6 +7,11 @@ from a fixed list (no file-system path is ever built from a URL), and sends a Co
 Policy that allows only its own scripts, styles and requests. There is nothing to write: the
 JSON endpoints read the index, which each request refreshes from the session files, so a
 session that `rad collect` or an agent is writing shows up within the page's next poll.
+
+Requests are answered concurrently (one thread each; only the refresh is one at a time), and
+what depends on the index alone (the overview, the filter options, the tools and models pages)
+is kept per index version (`SessionIndex.version`, read in the same read transaction as the
+figures), so a page drawn again over an unchanged index reads nothing but that number.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
+from radium_otel._internal.index import SessionIndex
 from radium_otel._internal.reports import Granularity, Window
 from radium_otel.ui import views
 
@@ -119,8 +125,12 @@ def query_from(params: Mapping[str, list[str]]) -> views.SessionQuery:
     )
 
 
+#: Answers kept per index version (overviews of relative windows differ by the second).
+CACHE_SIZE = 64
+
+
 class UIServer(ThreadingHTTPServer):
-    """The server of one sessions folder; one request at a time reads the index."""
+    """The server of one sessions folder; requests are answered concurrently."""
 
     daemon_threads = True
     allow_reuse_address = False
@@ -128,9 +138,12 @@ class UIServer(ThreadingHTTPServer):
     def __init__(self, folder: Path, port: int = 0, *, quiet: bool = True) -> None:
         self.folder = folder
         self.quiet = quiet
-        # One reader at a time: the index is refreshed then queried, and concurrent refreshes
-        # would only compete for SQLite's write lock on two cores.
+        # One refresh at a time: concurrent ones would only compete for SQLite's write lock
+        # and list the folder twice. Queries run in parallel (each on its own connection).
         self.lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._cache_version: int | None = None
+        self._cache: dict[tuple[Any, ...], Any] = {}
         super().__init__((HOST, port), _Handler)
 
     @property
@@ -154,27 +167,60 @@ class UIServer(ThreadingHTTPServer):
             if m is None:
                 raise views.UIError("invalid session id", 404)
             return views.session_view(self.folder, m[1])
-        handler = _ENDPOINTS.get(path)
-        if handler is None:
+        endpoint = _ENDPOINTS.get(path)
+        if endpoint is None:
             raise views.UIError("not found", 404)
-        with self.lock, views.open_index(self.folder) as index:
-            return handler(index, params)
+        args = endpoint.parse(params)
+        with views.open_index(self.folder, lock=self.lock) as index:
+            if not endpoint.cached:
+                return endpoint.answer(index, *args)
+            return self._cached(index, (path, *args), lambda: endpoint.answer(index, *args))
+
+    def _cached(self, index: SessionIndex, key: tuple[Any, ...], answer: Callable[[], Any]) -> Any:
+        """``answer()``, or what it gave before at this index version."""
+        conn = index.conn
+        conn.execute("BEGIN")  # one snapshot: the version and the figures read agree
+        try:
+            version = index.version()
+            if version is not None:
+                with self._cache_lock:
+                    if version == self._cache_version and key in self._cache:
+                        return self._cache[key]
+            data = answer()
+        finally:
+            conn.execute("COMMIT")
+        if version is not None:
+            with self._cache_lock:
+                if version != self._cache_version:
+                    self._cache_version = version
+                    self._cache.clear()
+                elif len(self._cache) >= CACHE_SIZE:
+                    del self._cache[next(iter(self._cache))]
+                self._cache[key] = data
+        return data
 
 
-_Endpoint = Callable[[Any, Mapping[str, list[str]]], Any]
+class _Endpoint(NamedTuple):
+    parse: Callable[[Mapping[str, list[str]]], tuple[Any, ...]]
+    answer: Callable[..., Any]
+    cached: bool  # a function of the index alone (not of the clock)
 
 
 def _window(params: Mapping[str, list[str]]) -> Window:
     return views.parse_window(_one(params, "since"), _one(params, "until"))
 
 
+def _nothing(params: Mapping[str, list[str]]) -> tuple[()]:
+    return ()
+
+
 _ENDPOINTS: Mapping[str, _Endpoint] = {
-    "/api/overview": lambda index, p: views.overview(index, _window(p), _by(p)),
-    "/api/sessions": lambda index, p: views.session_list(index, query_from(p)),
-    "/api/tools": lambda index, p: views.tool_view(index, _window(p)),
-    "/api/models": lambda index, p: views.model_view(index, _window(p)),
-    "/api/options": lambda index, p: views.options(index),
-    "/api/live": lambda index, p: views.live(index),
+    "/api/overview": _Endpoint(lambda p: (_window(p), _by(p)), views.overview, True),
+    "/api/sessions": _Endpoint(lambda p: (query_from(p),), views.session_list, False),
+    "/api/tools": _Endpoint(lambda p: (_window(p),), views.tool_view, True),
+    "/api/models": _Endpoint(lambda p: (_window(p),), views.model_view, True),
+    "/api/options": _Endpoint(_nothing, views.options, True),
+    "/api/live": _Endpoint(_nothing, views.live, False),
 }
 
 

@@ -82,12 +82,22 @@ class UIError(Exception):
 
 # --- the index ---------------------------------------------------------------------------------
 @contextlib.contextmanager
-def open_index(folder: Path, progress: Progress | None = None) -> Iterator[SessionIndex]:
-    """The refreshed index of the sessions ``folder`` (closed on exit)."""
+def open_index(
+    folder: Path,
+    progress: Progress | None = None,
+    *,
+    lock: contextlib.AbstractContextManager[Any] | None = None,
+) -> Iterator[SessionIndex]:
+    """The refreshed index of the sessions ``folder`` (closed on exit).
+
+    ``lock``, when given, is held while refreshing (not while the caller reads): concurrent
+    requests of one server would only compete for SQLite's write lock and scan the folder twice.
+    """
     index = SessionIndex(folder)
     try:
         try:
-            index.refresh(progress=progress)
+            with lock or contextlib.nullcontext():
+                index.refresh(progress=progress)
         except IndexUnavailable as exc:
             raise UIError(f"the session index cannot be used here: {exc}", 503) from exc
         yield index
@@ -465,6 +475,17 @@ def _row_extras(
     return out
 
 
+def _distinct(table: str, column: str) -> str:
+    """``SELECT DISTINCT column FROM table ORDER BY column`` without NULL, for an indexed
+    column: one index seek per value (a loose index scan) instead of reading every row.
+    """
+    return (
+        f"WITH RECURSIVE v(x) AS (SELECT MIN({column}) FROM {table} UNION ALL "
+        f"SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > x) FROM v "
+        "WHERE x IS NOT NULL) SELECT x FROM v WHERE x IS NOT NULL"
+    )
+
+
 def options(index: SessionIndex) -> dict[str, Any]:
     """The values the list's filters offer: agents, sources, models, tags and statuses."""
     conn = index.conn
@@ -472,11 +493,17 @@ def options(index: SessionIndex) -> dict[str, Any]:
     def column(sql: str) -> list[str]:
         return [str(v) for (v,) in conn.execute(sql) if v is not None]
 
-    first, last = conn.execute("SELECT MIN(start_us), MAX(start_us) FROM sessions").fetchone()
+    first, last = conn.execute(
+        "SELECT (SELECT MIN(start_us) FROM sessions), (SELECT MAX(start_us) FROM sessions)"
+    ).fetchone()
+    # The day tables hold a row for each model of each day's sessions, so their models are
+    # the sessions' models (a few thousand rows, not one per session), unless a bulk check is
+    # recomputing them right now (no version then).
+    models = "model_days" if index.version() is not None else "models"
     return {
-        "agents": column("SELECT DISTINCT agent FROM sessions ORDER BY agent"),
-        "sources": column("SELECT DISTINCT source FROM sessions ORDER BY source"),
-        "models": column("SELECT DISTINCT model FROM models ORDER BY model"),
+        "agents": column(_distinct("sessions", "agent")),
+        "sources": column(_distinct("sessions", "source")),
+        "models": column(f"SELECT DISTINCT model FROM {models} ORDER BY model"),
         "tags": [
             f"{k}={v}"
             for k, v in conn.execute(
