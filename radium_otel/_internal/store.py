@@ -60,8 +60,12 @@ class SessionStore:
         self.folder = folder
 
     # --- writing -------------------------------------------------------------------------
-    def write(self, record: SessionRecord, *, exclusive: bool = False) -> Path:
+    def write(self, record: SessionRecord, *, exclusive: bool = False, bulk: bool = False) -> Path:
         """Atomically write ``record``; raises `OSError` when the disk refuses.
+
+        ``bulk`` (`rad import`, thousands of records in a row): no fsync and no index
+        update per record; the writer syncs once (``os.sync``) and refreshes the index at
+        the end.
 
         With ``exclusive`` the file must not exist yet (`FileExistsError` otherwise): the
         check and the creation are one atomic step, so of several processes claiming the
@@ -73,7 +77,9 @@ class SessionStore:
         target = self.folder / f"{record.id}.json"
         if target.is_symlink():
             raise OSError(errno.ELOOP, f"refusing to write through a symlink: {target}")
-        text = json.dumps(record.to_json(), indent=2, ensure_ascii=False) + "\n"
+        # (indented for people; in bulk, compact: the C encoder is ~5x faster than indent's)
+        indent = None if bulk else 2
+        text = json.dumps(record.to_json(), indent=indent, ensure_ascii=False) + "\n"
         try:
             data = text.encode()
         except UnicodeEncodeError:
@@ -93,7 +99,8 @@ class SessionStore:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            if not bulk:
+                os.fsync(fd)
             written = os.fstat(fd)
         except BaseException:
             os.close(fd)
@@ -110,8 +117,9 @@ class SessionStore:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        self._fsync_folder()
-        self._index(record, target, written)
+        if not bulk:
+            self._fsync_folder()
+            self._index(record, target, written)
         return target
 
     def _index(self, record: SessionRecord, target: Path, written: os.stat_result) -> None:

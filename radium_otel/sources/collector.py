@@ -96,15 +96,17 @@ class Collector:
         time_ns: Callable[[], int] = time.time_ns,
         clock: Callable[[], float] = time.monotonic,
         received_by: str = "rad collect",
+        bulk: bool = False,
     ) -> None:
         self.store = store
         self.received_by = received_by
+        self.bulk = bulk  # `rad import`: no fsync per batch or record (see `SessionStore.write`)
         self.idle_timeout_s = idle_timeout_s
         self.sources = list(default_sources() if sources is None else sources)
         self._finish = finish
         self._time_ns = time_ns
         self._clock = clock
-        self._journal = Journal(journal_folder)
+        self._journal = Journal(journal_folder, sync=not bulk)
         self._lock = threading.Lock()  # live sessions
         self._write_lock = threading.Lock()  # store writes, and which sessions are closed
         self._live: dict[str, LiveSession] = {}
@@ -378,7 +380,7 @@ class Collector:
                 log_internal_error("finishing a collected session", exc)
         with self._write_lock:
             try:
-                self.store.write(record)
+                self.store.write(record, bulk=self.bulk)
             except OSError as exc:
                 logger.warning("radium-otel: could not write session %s: %s", record.id, exc)
         return record

@@ -123,11 +123,29 @@ class Importer:
             journal_dir(self.workspace),
             finish=CostHook(self.workspace).session_ended,
             received_by="rad import",
+            bulk=True,
         )
-        touched: set[str] = set()
         active: set[str] = set()
         pending: list[Item] = []
+        counted: dict[str, str] = {}  # session id -> "new" | "updated" (first seen this run)
         now = time.time()
+
+        def settle() -> int:
+            """Journal what is pending and store every session but the active ones, so that
+            memory holds one batch, not the corpus (a session seen again later is reopened
+            from the journal); returns how many stayed active.
+            """
+            nonlocal pending
+            if pending:
+                for sid in {item.session_id for item in pending} - counted.keys():
+                    stored = (self.store.folder / f"{sid}.json").exists()
+                    counted[sid] = "updated" if stored else "new"
+                collector.add(pending)
+                pending = []
+            # (active sessions stay live and are written again at each settle: the last
+            # one's count is theirs)
+            return sum(r.status == "active" for r in collector.settle(active))
+
         for n, path in enumerate(paths):
             if self.progress is not None:
                 self.progress(n, len(paths))
@@ -136,25 +154,17 @@ class Importer:
             if entry is None:
                 continue
             seen_files[str(path)] = entry
-            touched.update(entry["sessions"])
             if now - entry["mtime_ns"] / 1e9 < self.active_after_s:
                 active.update(entry["sessions"])
             if len(pending) >= BATCH_ITEMS:
-                collector.add(pending)
-                pending = []
-        if pending:
-            collector.add(pending)
+                settle()
+        summary.sessions_active = settle()
         if self.progress is not None:
             self.progress(len(paths), len(paths))
-        existing = {sid for sid in touched if (self.store.folder / f"{sid}.json").exists()}
-        records = collector.settle(active)
-        for record in records:
-            sid = record.metadata.get("source_id", record.id)
-            if sid in existing or record.id in existing:
-                summary.sessions_updated += 1
-            else:
-                summary.sessions_new += 1
-            summary.sessions_active += record.status == "active"
+        summary.sessions_new = sum(1 for v in counted.values() if v == "new")
+        summary.sessions_updated = len(counted) - summary.sessions_new
+        os.sync()  # the journal and the records on disk before the progress that relies on them
+        _refresh_index(self.store.folder)
         self._save_state(state)
         summary.seconds = time.perf_counter() - started
         return summary
@@ -215,6 +225,7 @@ class Importer:
             summary.skip("incomplete last line (still being written)")
         summary.files_read += end > 0
         seen = dict.fromkeys(sessions)
+        skips = self.format.skips
         start = 0
         items: list[Item] = []
         while start < end:
@@ -224,6 +235,8 @@ class Importer:
             if not line.strip():
                 continue
             summary.lines += 1
+            if skips(line):
+                continue
             try:
                 row = json.loads(line)
             except ValueError:
@@ -272,6 +285,19 @@ class Importer:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+
+
+def _refresh_index(folder: Path) -> None:
+    """Bring the session index up to date with the records just written (written in bulk,
+    without an index update each: one pass here instead).
+    """
+    from radium_otel._internal.index import IndexUnavailable, SessionIndex
+
+    try:
+        with SessionIndex(folder) as index:
+            index.refresh()
+    except (IndexUnavailable, OSError):
+        pass  # (`rad stats` rebuilds or reads the files itself)
 
 
 def _valid(entry: Any) -> bool:

@@ -24,13 +24,17 @@ from typing import Any
 __all__ = ["Journal"]
 
 logger = logging.getLogger("radium_otel")
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 class Journal:
     """Append-only row files, one per key, in ``folder`` (0700, files 0600)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, sync: bool = True) -> None:
         self.folder = folder
+        # fsync each append (the receiver's "on disk before the 200"); `rad import` syncs
+        # once at the end instead (its progress is saved only after that).
+        self.sync = sync
         self._lock = threading.Lock()  # appends and rewrites, one at a time
 
     def _path(self, key: str) -> Path:
@@ -64,7 +68,8 @@ class Journal:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
-                os.fsync(fd)
+                if self.sync:
+                    os.fsync(fd)
             finally:
                 os.close(fd)
 

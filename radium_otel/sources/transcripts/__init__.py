@@ -34,6 +34,9 @@ class Format(Protocol):
     def files(self, root: Path) -> Iterator[Path]:
         """The transcript files under ``root`` (or ``root`` itself, a file)."""
 
+    def skips(self, line: bytes) -> bool:
+        """Whether a raw line is, without parsing it, a record type the reader ignores."""
+
     def read(self, row: Any, path: Path, state: dict[str, Any], out: list[Item]) -> None:
         """Add the items of one parsed line to ``out``; `Skip` with a reason for a line that
         is not used. ``state`` is the file's reader state (JSON-able, saved between runs).

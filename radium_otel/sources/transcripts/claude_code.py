@@ -18,7 +18,8 @@ it), else ``~/.claude`` and ``~/.config/claude``. One JSON object per line; the 
 ``api-request``         a request was sent (its start)
 =====================  ======================================================================
 
-Every row with a ``timestamp`` bounds the session. Side-chain (sub-agent) rows carry their
+Every row with a ``timestamp`` bounds the session (through the request or tool call it
+records, else as activity). Side-chain (sub-agent) rows carry their
 parent's ``sessionId``: they count in the parent session. Prompts, replies, tool inputs and
 outputs are read only to count lines and tell refusals; nothing of them is kept.
 """
@@ -46,6 +47,7 @@ _IGNORED: Final = frozenset({
     "last-prompt", "cost-state", "tools-used", "api-request-shape", "api-request-blob",
     "atis-latch", "progress", "custom-title", "tag",
 })  # fmt: skip
+_IGNORED_BYTES: Final = frozenset(t.encode() for t in _IGNORED)
 #: How Claude Code words a tool call refused before it ran (by a rule; by the user).
 _REFUSED_BY_RULE: Final = ("needs approval", "permission to use", "has been denied",
                            "was blocked", "not allowed")  # fmt: skip
@@ -80,6 +82,15 @@ class ClaudeCodeTranscripts:
                 if name.endswith(".jsonl"):
                     yield Path(folder) / name
 
+    def skips(self, line: bytes) -> bool:
+        """Rows of an ignored type, told by their first key (Claude Code writes ``type``
+        first in those rows) without parsing them: the request blobs are the largest rows.
+        """
+        if not line.startswith(b'{"type":"'):
+            return False
+        end = line.find(b'"', 9)
+        return end > 0 and line[9:end] in _IGNORED_BYTES
+
     def read(self, row: Any, path: Path, state: dict[str, Any], out: list[Item]) -> None:
         """Add one row's items to ``out`` (see the module docstring)."""
         if not isinstance(row, dict):
@@ -97,19 +108,20 @@ class ClaudeCodeTranscripts:
         if time_ns is None:
             raise Skip("no timestamp")
         if kind == "api-request":
-            state["sent"] = time_ns
-            out.append(Item(sid, self.name, None, Seen(time_ns, time_ns)))
+            state["sent"] = time_ns  # (the request's start: its `Request` bounds the session)
             return
         message = row.get("message")
         if not isinstance(message, dict):
             raise Skip(f"{kind} row without a message")
         content = message.get("content")
         blocks = [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+        before = len(out)
         if kind == "assistant":
             self._assistant(row, message, blocks, sid, time_ns, state, out)
         else:
             self._user(row, blocks, sid, time_ns, state, out)
-        out.append(Item(sid, self.name, None, Seen(time_ns, time_ns)))
+        if len(out) == before:  # (a prompt, a message with no usage: it still bounds the session)
+            out.append(Item(sid, self.name, None, Seen(time_ns, time_ns)))
 
     def _assistant(
         self,

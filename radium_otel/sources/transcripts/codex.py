@@ -102,6 +102,10 @@ class CodexTranscripts:
                 if name.startswith("rollout-") and name.endswith(".jsonl"):
                     yield Path(folder) / name
 
+    def skips(self, line: bytes) -> bool:
+        """No line is skipped unparsed."""
+        return False
+
     def read(self, row: Any, path: Path, state: dict[str, Any], out: list[Item]) -> None:
         """Add one row's items to ``out`` (see the module docstring)."""
         if not isinstance(row, dict):

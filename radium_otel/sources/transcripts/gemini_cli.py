@@ -89,6 +89,10 @@ class GeminiCliTranscripts:
                 if name.endswith(".jsonl"):
                     yield here / name
 
+    def skips(self, line: bytes) -> bool:
+        """No line is skipped unparsed."""
+        return False
+
     def read(self, row: Any, path: Path, state: dict[str, Any], out: list[Item]) -> None:
         """Add one row's items to ``out`` (see the module docstring)."""
         if not isinstance(row, dict):
