@@ -1191,7 +1191,9 @@ class SessionIndex:
         self, since_us: int | None, until_us: int | None, agent: str | None
     ) -> list[DayTotals]:
         """Sums per UTC day of the sessions in the window, by day."""
-        where, args = _where(since_us, until_us, agent)
+        # `+agent`: summing every day reads the rows in table order; one agent's rows found
+        # through sessions_by_agent (a lookup each) would take twice as long.
+        where, args = _where(since_us, until_us, agent, agent_index=False)
         # Days since the epoch, rounded down (SQLite's integer division truncates).
         day = (
             f"(CASE WHEN start_us >= 0 THEN start_us / {DAY_US} "
@@ -1266,7 +1268,9 @@ class SessionIndex:
         }
 
 
-def _where(since_us: int | None, until_us: int | None, agent: str | None) -> tuple[str, list[Any]]:
+def _where(
+    since_us: int | None, until_us: int | None, agent: str | None, *, agent_index: bool = True
+) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     args: list[Any] = []
     if since_us is not None:
@@ -1276,7 +1280,7 @@ def _where(since_us: int | None, until_us: int | None, agent: str | None) -> tup
         clauses.append("start_us < ?")
         args.append(until_us)
     if agent is not None:
-        clauses.append("agent = ?")
+        clauses.append("agent = ?" if agent_index else "+agent = ?")
         args.append(agent)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 

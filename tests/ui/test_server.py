@@ -276,3 +276,62 @@ def test_live_sees_a_session_that_starts_and_one_that_ends(
     finally:
         (sessions_dir(ui_workspace) / f"{new_id}.json").unlink()
         get_json(rad_ui, "/api/live")  # the index forgets it again
+
+
+def test_kept_answers_follow_the_index(rad_ui: RadUI, ui_workspace: Path) -> None:
+    """The overview and the filter options are kept per index version: a session written or
+    removed shows at once, and the answers come back to what they were.
+    """
+    from dataclasses import replace
+
+    from .conftest import _model
+
+    overview, options = "/api/overview?until=2025-03-31", "/api/options"
+    before = get_json(rad_ui, overview), get_json(rad_ui, options)
+    assert (get_json(rad_ui, overview), get_json(rad_ui, options)) == before  # kept, same
+    store = SessionStore(sessions_dir(ui_workspace))
+    claude = next(r for r in records(datetime.now(timezone.utc)) if r.id == CLAUDE)
+    new_id = "b8000000-0000-4000-8000-000000000008"
+    metadata = {**claude.metadata, "agent": "newcomer", "source": "brand-new-source"}
+    usage = [_model("brand-new-model", "acme", 1, 10, 10, 0.5)]
+    store.write(replace(claude, id=new_id, metadata=metadata, model_usage=usage, cost_usd=0.5))
+    try:
+        added = get_json(rad_ui, overview), get_json(rad_ui, options)
+        assert added[0]["sessions"] == before[0]["sessions"] + 1
+        assert "newcomer" in added[1]["agents"] and "newcomer" not in before[1]["agents"]
+        assert "brand-new-source" in added[1]["sources"]
+        assert "brand-new-model" in added[1]["models"]
+    finally:
+        (sessions_dir(ui_workspace) / f"{new_id}.json").unlink()
+    assert (get_json(rad_ui, overview), get_json(rad_ui, options)) == before
+
+
+def test_options_are_the_distinct_values(ui_workspace: Path) -> None:
+    """The loose index scans and the day tables give what plain DISTINCT queries give."""
+    from radium_otel.ui import views
+
+    with views.open_index(sessions_dir(ui_workspace)) as index:
+        conn = index.conn
+
+        def distinct(sql: str) -> list[str]:
+            return [str(v) for (v,) in conn.execute(sql) if v is not None]
+
+        options = views.options(index)
+        assert options["agents"] == distinct("SELECT DISTINCT agent FROM sessions ORDER BY agent")
+        assert options["sources"] == distinct(
+            "SELECT DISTINCT source FROM sessions ORDER BY source"
+        )
+        assert options["models"] == distinct("SELECT DISTINCT model FROM models ORDER BY model")
+        assert len(options["agents"]) > 3 and len(options["models"]) > 2
+
+
+def test_concurrent_requests_are_answered_alike(rad_ui: RadUI) -> None:
+    """Requests run in parallel (one thread each) and answer what one at a time answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = ["/api/overview", "/api/options", "/api/sessions?sort=cost", "/api/tools",
+             "/api/models", "/api/overview?by=day", "/api/sessions?agent=codex"]  # fmt: skip
+    alone = [get_json(rad_ui, p) for p in paths]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda p: get_json(rad_ui, p), paths * 4))
+    assert together == alone * 4
