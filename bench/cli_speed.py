@@ -12,6 +12,11 @@ then time, as separate ``rad`` processes (interpreter start-up included):
 Also the time to the first line of ``rad --help`` (import cost).
 
     .venv/bin/python bench/cli_speed.py --sessions 10000 100000 --runs 5
+
+``--paired WORKSPACE [--claude-dir DIR]``: the ``rad stats`` commands and ``rad --help`` as
+whole processes through ``rad`` and through the typer app alone (``rad`` before its fast
+path), with ``ccusage claude session`` on ``DIR`` (the transcripts the workspace imported),
+interleaved round by round.
 """
 
 from __future__ import annotations
@@ -302,14 +307,58 @@ def suite(base: Path, n: int, runs: int, seed: int) -> tuple[dict[str, list[floa
     return times, notes
 
 
+# `rad` as it ran before the fast path of `rad stats` (cli/_fast.py): the typer app alone.
+TYPER_ONLY = [sys.executable, "-c", "from radium_otel.cli.app import main; main()"]
+CCUSAGE = Path(__file__).resolve().parent.parent / ".tools/clis/node_modules/.bin/ccusage"
+PAIRED: list[list[str]] = [
+    ["stats", "history"], ["stats", "model"], ["stats", "tools"], ["stats", "session"],
+    ["stats", "history", "--by", "month"], ["--help"],
+]  # fmt: skip
+
+
+def paired(workspace: Path, runs: int, claude_dir: Path | None) -> dict[str, list[float]]:
+    """`PAIRED` through `rad` (fast path) and the typer app alone, interleaved round by round
+    on ``workspace`` (index warm), with ``ccusage claude session --offline`` on ``claude_dir``.
+    """
+    env = {**clean_env(), "RADIUM_WORKSPACE": str(workspace)}
+    cmds: dict[str, tuple[list[str], dict[str, str]]] = {}
+    for args in PAIRED:
+        cmds[f"rad {' '.join(args)}"] = ([RAD, *args], env)
+        cmds[f"typer only: rad {' '.join(args)}"] = ([*TYPER_ONLY, *args], env)
+    if claude_dir is not None:
+        cmds["ccusage claude session --offline"] = (
+            [str(CCUSAGE), "claude", "session", "--offline"],
+            {**env, "CLAUDE_CONFIG_DIR": str(claude_dir)},
+        )
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    for argv, e in cmds.values():  # byte code, page cache, the index's freshness
+        subprocess.run(argv, capture_output=True, env=e, check=False)
+    for _ in range(runs):
+        for key, (argv, e) in cmds.items():
+            started = time.perf_counter()
+            subprocess.run(argv, capture_output=True, env=e, check=False)
+            times[key].append(time.perf_counter() - started)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--paired", type=Path, metavar="WORKSPACE", help="only `paired` on this workspace"
+    )
+    parser.add_argument("--claude-dir", type=Path, help="with --paired: CLAUDE_CONFIG_DIR")
     parser.add_argument("--sessions", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cold-runs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=20250301)
     parser.add_argument("--dir", type=Path, default=None, help="scratch folder (default: tmp)")
     args = parser.parse_args()
+    if args.paired is not None:
+        load = os.getloadavg()[0]
+        print(f"# paired, {args.runs} rounds, load average {load:.1f}: median (min)")
+        for key, samples in paired(args.paired, args.runs, args.claude_dir).items():
+            print(f"| `{key}` | {fmt(samples)} |", flush=True)
+        return
 
     base = args.dir or Path(tempfile.mkdtemp(prefix="rad-cli-speed-"))
     base.mkdir(parents=True, exist_ok=True)

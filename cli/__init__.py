@@ -1,5 +1,52 @@
-"""The ``rad`` command line (installed as ``radium_otel.cli``)."""
+"""The ``rad`` command line (installed as ``radium_otel.cli``).
 
-from radium_otel.cli.app import app, main
+`main` runs a plain ``rad stats …`` command line without importing typer (`_fast`); every
+other command line goes to the typer app, ``app``, imported when first needed.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from radium_otel.cli.app import app
 
 __all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``rad`` console script."""
+    from . import _fast
+
+    try:
+        _fast.run(sys.argv[1:])
+    except KeyboardInterrupt:
+        sys.exit(130)
+    from .app import main as typer_main
+
+    typer_main()
+
+
+class _Cli(types.ModuleType):
+    """The package, whose ``app`` is the typer app of `cli.app` (as it always was), loaded
+    when first read: the import system's own ``app`` (the submodule) is not kept.
+    """
+
+    @property
+    def app(self) -> Any:
+        return sys.modules[f"{__name__}.app"].app if f"{__name__}.app" in sys.modules else _app()
+
+    @app.setter
+    def app(self, value: Any) -> None:
+        pass  # (the submodule, recorded by the import system)
+
+
+def _app() -> Any:
+    import importlib
+
+    return importlib.import_module(f"{__name__}.app").app
+
+
+sys.modules[__name__].__class__ = _Cli

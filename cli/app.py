@@ -12,31 +12,20 @@ OpenTelemetry SDK, the exporters or the price data unless a command needs them.
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
-from radium_otel._internal.record import RecordError, SessionRecord
-from radium_otel._internal.render import summary_text
-from radium_otel._internal.store import LookupFailed, SessionStore
 from radium_otel._internal.workspace import resolve_workspace, sessions_dir
 
-from . import _params
+from . import _params, _stats
 
 _params.install()  # typer's parameter coercion without pydantic for plain values
-
-if TYPE_CHECKING:
-    from radium_otel._internal.reports import Sessions, Window
 
 __all__ = ["app", "main"]
 
@@ -55,9 +44,16 @@ class _Rad(TyperGroup):
     ) -> Any:
         """Run the command line; in standalone mode, exit with its code."""
         if not standalone_mode:
-            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+            try:
+                return super().main(
+                    args, prog_name, complete_var, False, windows_expand_args, **extra
+                )
+            except _stats.CommandExit as exc:  # (what typer returns for its Exit)
+                return exc.exit_code
         try:
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except _stats.CommandExit as exc:  # a command's error, printed already
+            sys.exit(exc.exit_code)
         except typer.TyperException as exc:  # typer's usage errors and the like
             # `rad` alone has printed its help already (no_args_is_help).
             if type(exc).__name__ != "NoArgsIsHelpError":
@@ -91,14 +87,6 @@ stats_app = typer.Typer(
 app.add_typer(stats_app, name="stats")
 
 
-class _State:
-    workspace: Path | None = None
-
-
-_state = _State()
-_R = TypeVar("_R")
-
-
 @app.callback()
 def _root(
     workspace: Annotated[
@@ -111,56 +99,18 @@ def _root(
         ),
     ] = None,
 ) -> None:
-    _state.workspace = workspace
+    _stats.state.workspace = workspace
 
 
-def _store() -> SessionStore:
-    return SessionStore(sessions_dir(resolve_workspace(_state.workspace)))
-
-
-def _fail(message: str) -> NoReturn:
-    """The command cannot be answered: one line on stderr, exit code 1."""
-    typer.echo(f"rad: error: {message}", err=True)
-    raise typer.Exit(code=1)
-
-
-def _usage(message: str) -> NoReturn:
-    """The command line is wrong: one line on stderr, exit code 2 (as typer's own)."""
-    typer.echo(f"rad: error: {message}", err=True)
-    raise typer.Exit(code=2)
-
-
-def _warn(message: str) -> None:
-    typer.echo(f"rad: warning: {message}", err=True)
-
-
-def _load(store: SessionStore, session_id: str | None) -> tuple[Path, SessionRecord]:
-    """The session named by ``session_id`` (id or prefix), else the latest one: its file
-    and its record.
-
-    The latest is the one the index lists first (refreshed like every report's), so only
-    its file is parsed.
-    """
-    try:
-        path = store.resolve(session_id) if session_id is not None else _latest_path(store)
-    except LookupFailed as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"cannot read session: {exc.strerror or exc}")
-    try:
-        return path, store.read(path)
-    except RecordError as exc:
-        _fail(f"cannot read {path.name}: {exc}")
-    except OSError as exc:
-        _fail(f"cannot read {path.name}: {exc.strerror or exc}")
-
-
-def _latest_path(store: SessionStore) -> Path:
-    """The file of the session that started last (fails when none is stored)."""
-    from radium_otel._internal.reports import Window
-
-    latest = _report(lambda source: source.history(Window(), None, 1))
-    return store.folder / latest[0].file
+_store = _stats.session_store
+_fail = _stats.fail
+_usage = _stats.usage
+_warn = _stats.warn
+_info = _stats.info
+_progress = _stats.progress
+_window = _stats.window
+_print_json = _stats.print_json
+_console = _stats.console
 
 
 RepriceOption = Annotated[
@@ -186,44 +136,9 @@ def stats_session(
     reprice: RepriceOption = False,
 ) -> None:
     """The session summary: tool calls, success rate, code changes, cost, time split."""
-    _, record = _load(_store(), session_id)
-    if reprice:
-        record = _reprice([record])[0]
-    if as_json:
-        typer.echo(json.dumps(record.to_json(), indent=2, ensure_ascii=False))
-        return
-    console = _console()
-    console.print(summary_text(record))
-    if files:
-        from radium_otel._internal.codechanges import ERROR_KEY, render_files
-
-        console.print()
-        if record.code_changes is None:
-            reason = record.metadata.get(ERROR_KEY) or "not recorded"
-            console.print(f"Code changes unknown: {reason}", highlight=False)
-        else:
-            console.print(render_files(record.code_changes))
+    _stats.session(session_id, as_json=as_json, files=files, reprice=reprice)
 
 
-def _reprice(records: list[SessionRecord]) -> list[SessionRecord]:
-    """``records`` with costs recomputed from their tokens with today's prices; says so."""
-    from radium_otel._internal.pricing import PricingError, load_prices, reprice
-
-    try:
-        prices = load_prices(resolve_workspace(_state.workspace))
-    except PricingError as exc:
-        _fail(str(exc))
-    repriced = [reprice(r, prices) for r in records]
-    version = next((r.pricing.version for r in repriced if r.pricing is not None), "?")
-    typer.echo(
-        f"rad: note: costs recomputed from the stored tokens with current prices "
-        f"(genai-prices {version})",
-        err=True,
-    )
-    return repriced
-
-
-# --- reports over many sessions ------------------------------------------------------------------
 SinceOption = Annotated[
     str | None,
     typer.Option(
@@ -248,129 +163,6 @@ OneSession = Annotated[
 ]
 
 
-def _window(since: str | None, until: str | None) -> Window:
-    from radium_otel._internal.reports import WhenError, Window, parse_when
-
-    now = datetime.now(timezone.utc)
-    try:
-        window = Window(
-            parse_when(since, now) if since else None,
-            parse_when(until, now, end=True) if until else None,
-        )
-    except WhenError as exc:
-        _usage(str(exc))
-    if window.since and window.until and window.since >= window.until:
-        _usage("--since must be before --until")
-    return window
-
-
-def _warn_skipped(skipped: list[tuple[str, str]]) -> None:
-    """One warning line naming the files that were skipped."""
-    if len(skipped) == 1:
-        name, reason = skipped[0]
-        _warn(f"skipped {name}: {reason}")
-    elif skipped:
-        shown = ", ".join(f"{name} ({reason})" for name, reason in skipped[:5])
-        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        _warn(f"skipped {len(skipped)} unreadable session files: {shown}{more}")
-
-
-def _progress(description: str) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
-    """A progress callback drawing a bar on stderr (only on a terminal), and its closer."""
-    if not sys.stderr.isatty():
-        return None, lambda: None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = bar.add_task(description, total=None)
-    started = False
-
-    def update(done: int, total: int) -> None:
-        nonlocal started
-        if not started and total >= _PROGRESS_MIN:
-            bar.start()
-            started = True
-        bar.update(task, completed=done, total=total)
-
-    return update, bar.stop
-
-
-_PROGRESS_MIN = 200  # files to parse or export before a progress bar is worth drawing
-
-
-def _report(build: Callable[[Sessions], _R], *, reprice: bool = False) -> _R:
-    """Run ``build`` on the workspace's sessions: through the index, else reading the files
-    (always, with ``reprice``: costs recomputed from every record's tokens).
-
-    Fails when the workspace has no readable session; warns once about skipped files.
-    """
-    if reprice:
-        return build(_repriced_all())
-    from radium_otel._internal.reports import ask
-
-    store = _store()
-    update, stop = _progress("Indexing sessions")
-    try:
-        answer = ask(store.folder, build, progress=update)
-    except OSError as exc:
-        _fail(f"cannot read sessions: {exc.strerror or exc}")
-    finally:
-        stop()
-    if answer.index_error is not None:
-        _warn(f"session index unavailable ({answer.index_error}); reading every session file")
-    _warn_skipped(answer.skipped)
-    if answer.empty:
-        _fail(f"no sessions stored in {store.folder}")
-    return answer.value
-
-
-def _repriced_all() -> Sessions:
-    """Every stored session, read from its file and repriced."""
-    from radium_otel._internal.index import facts_from_record
-    from radium_otel._internal.reports import ScannedSessions
-
-    store = _store()
-    stored, warnings = store.load_all()
-    for warning in warnings:
-        _warn(warning)
-    if not stored:
-        _fail(f"no sessions stored in {store.folder}")
-    repriced = _reprice([s.record for s in stored])
-    return ScannedSessions(
-        facts_from_record(r, s.path.name) for s, r in zip(stored, repriced, strict=True)
-    )
-
-
-def _one(session_id: str, *, reprice: bool = False) -> tuple[Sessions, str]:
-    """The sessions source of one stored session (repriced if asked), and its full id."""
-    from radium_otel._internal.index import facts_from_record
-    from radium_otel._internal.reports import ScannedSessions
-
-    path, record = _load(_store(), session_id)
-    if reprice:
-        record = _reprice([record])[0]
-    try:
-        facts = facts_from_record(record, path.name)
-    except RecordError as exc:
-        _fail(f"cannot read {path.name}: {exc}")
-    return ScannedSessions([facts]), path.name.removesuffix(".json")
-
-
-def _only_all(session_id: str | None, since: str | None, until: str | None) -> None:
-    if session_id is not None and (since or until):
-        _usage("--since/--until select among all sessions; leave them out with a session ID")
-
-
-def _print_json(data: object) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
 @stats_app.command("model")
 def stats_model(
     session_id: OneSession = None,
@@ -386,20 +178,7 @@ def stats_model(
     cache_creation_tokens, reasoning_tokens, latency_s, avg_latency_s, cost_usd,
     cost_partial}], total: {the same without model and provider}}[/dim]
     """
-    from radium_otel._internal.reports import Window, model_report
-    from radium_otel._internal.tables import render_models
-
-    _only_all(session_id, since, until)
-    if session_id is not None:
-        source, full_id = _one(session_id, reprice=reprice)
-        report = model_report(source, Window(), session_id=full_id)
-    else:
-        window = _window(since, until)
-        report = _report(lambda source: model_report(source, window), reprice=reprice)
-    if as_json:
-        _print_json(report.to_json())
-        return
-    _console().print(render_models(report))
+    _stats.model(session_id, since=since, until=until, as_json=as_json, reprice=reprice)
 
 
 @stats_app.command("tools")
@@ -416,20 +195,7 @@ def stats_tools(
     total: {the same without tool}, decisions: {reviewed, accept, reject, modify,
     auto_accept, agreement_rate}}[/dim]
     """
-    from radium_otel._internal.reports import Window, tool_report
-    from radium_otel._internal.tables import render_tools
-
-    _only_all(session_id, since, until)
-    if session_id is not None:
-        source, full_id = _one(session_id)
-        report = tool_report(source, Window(), session_id=full_id)
-    else:
-        window = _window(since, until)
-        report = _report(lambda source: tool_report(source, window))
-    if as_json:
-        _print_json(report.to_json())
-        return
-    _console().print(render_tools(report))
+    _stats.tools(session_id, since=since, until=until, as_json=as_json)
 
 
 class RollupBy(str, Enum):
@@ -469,28 +235,15 @@ def stats_history(
     sessions, tool_calls, tool_successes, success_rate, input_tokens, output_tokens, tokens,
     cost_usd, cost_partial}]}[/dim]
     """
-    from radium_otel._internal.reports import history_report, rollup_report
-    from radium_otel._internal.tables import render_history, render_rollup
-
-    window = _window(since, until)
-    n = limit or None
-    if by is not None:
-        rollup = _report(
-            lambda source: rollup_report(source, window, agent, by.value, n), reprice=reprice
-        )
-        if as_json:
-            _print_json(rollup.to_json())
-        else:
-            _console().print(render_rollup(rollup))
-        return
-    now = time.time()
-    report = _report(
-        lambda source: history_report(source, window, agent, n, now=now), reprice=reprice
+    _stats.history(
+        limit=limit,
+        since=since,
+        until=until,
+        agent=agent,
+        by=None if by is None else by.value,
+        as_json=as_json,
+        reprice=reprice,
     )
-    if as_json:
-        _print_json(report.to_json())
-    else:
-        _console().print(render_history(report))
 
 
 class Format(str, Enum):
@@ -525,102 +278,20 @@ def stats_export(
     ] = None,
 ) -> None:
     """Export sessions as JSON or CSV, oldest first (or in the order of the IDs given)."""
-    from radium_otel._internal.reports import write_csv, write_json_array
-
-    store = _store()
-    if session_ids and (export_all or since or until):
-        _usage("give session IDs, or --all / --since / --until, not both")
-    if session_ids:
-        try:
-            paths = list(dict.fromkeys(store.resolve(i) for i in session_ids))
-        except LookupFailed as exc:
-            _fail(str(exc))
-    elif export_all or since or until:
-        window = _window(since, until)
-        names = _report(lambda source: _files_in(source, window))
-        paths = [store.folder / name for name in names]
-    else:
-        _usage("name the sessions to export: IDs, --all, or --since/--until")
-    to_file = output is not None and str(output) != "-"
-    update, stop = _progress("Exporting sessions") if to_file else (None, lambda: None)
-
-    def read(path: Path) -> SessionRecord | None:
-        try:
-            return store.read(path)
-        except (RecordError, OSError) as exc:
-            reason = str(exc) if isinstance(exc, RecordError) else exc.strerror or str(exc)
-            if session_ids:
-                _fail(f"cannot read {path.name}: {reason}")
-            _warn(f"skipped {path.name}: {reason}")
-            return None
-
-    # Sessions named one by one are all read before anything is written (an error leaves no
-    # half output); a whole window streams, skipping files that turn out unreadable.
-    named = [read(path) for path in paths] if session_ids else None
-
-    def records() -> Iterator[SessionRecord]:
-        for done, path in enumerate(paths, 1):
-            record = named[done - 1] if named is not None else read(path)
-            if record is not None:
-                yield record
-            if update is not None:
-                update(done, len(paths))
-
-    write = write_csv if fmt is Format.csv else write_json_array
-    try:
-        if to_file:
-            assert output is not None
-            from radium_otel._internal.reports import atomic_text_file
-
-            try:
-                with atomic_text_file(output) as f:
-                    n = write(records(), f)
-            finally:
-                stop()
-            _info(f"exported {n} session{'' if n == 1 else 's'} to {output}")
-        else:
-            write(records(), sys.stdout)
-    except OSError as exc:
-        _fail(f"cannot write {output or 'stdout'}: {exc.strerror or exc}")
-
-
-def _files_in(source: Sessions, window: Window) -> list[str]:
-    """Session files in ``window``, oldest first."""
-    from radium_otel._internal.reports import IndexedSessions, ScannedSessions
-
-    if isinstance(source, IndexedSessions):
-        return source.index.files_in(window.since_us, window.until_us)
-    assert isinstance(source, ScannedSessions)
-    return [f.file for f in source.facts if window.contains(f.start_us)]
+    _stats.export(
+        session_ids,
+        export_all=export_all,
+        since=since,
+        until=until,
+        fmt=fmt.value,
+        output=output,
+    )
 
 
 @stats_app.command("reindex")
 def stats_reindex() -> None:
     """Rebuild the session index from the session files (it also rebuilds itself when needed)."""
-    from radium_otel._internal.index import IndexUnavailable, SessionIndex
-
-    store = _store()
-    started = time.perf_counter()
-    update, stop = _progress("Indexing sessions")
-    with SessionIndex(store.folder) as index:
-        try:
-            try:
-                index.refresh(force=True, progress=update)
-            finally:
-                stop()
-            sessions, skipped = index.count(None, None), index.unreadable()
-        except IndexUnavailable as exc:
-            _fail(f"cannot build the session index: {exc}")
-        except OSError as exc:
-            _fail(f"cannot read sessions: {exc.strerror or exc}")
-    _warn_skipped(skipped)
-    elapsed = time.perf_counter() - started
-    typer.echo(
-        f"Indexed {sessions:,} session{'' if sessions == 1 else 's'}"
-        + (f" ({len(skipped):,} unreadable file{'' if len(skipped) == 1 else 's'} skipped)"
-           if skipped else "")
-        + f" in {elapsed:.1f}s: {index.path}"
-    )  # fmt: skip
+    _stats.reindex()
 
 
 class _Cli(str, Enum):
@@ -686,7 +357,7 @@ def collect(
         _usage(f"--idle-timeout: {exc}")
     if idle_s <= 0:
         _usage("--idle-timeout must be positive")
-    workspace = resolve_workspace(_state.workspace)
+    workspace = resolve_workspace(_stats.state.workspace)
 
     def ready(receiver: Any, recovered: int) -> None:
         where = []
@@ -756,7 +427,7 @@ def import_transcripts(
     missing = [n for n in names if n not in known]
     if missing:
         _fail(f"reading {missing[0]} transcripts is not supported yet")
-    workspace = resolve_workspace(_state.workspace)
+    workspace = resolve_workspace(_stats.state.workspace)
     summaries = []
     for name in names:
         reader = known[name]
@@ -851,7 +522,7 @@ def report(
     try:
         data = html_report.build_report(
             folder, html, window, details=details, progress=update,
-            workspace=resolve_workspace(_state.workspace),
+            workspace=resolve_workspace(_stats.state.workspace),
         )  # fmt: skip
     except views.UIError as exc:
         _fail(str(exc))
@@ -862,17 +533,6 @@ def report(
     if not data["total_sessions"]:
         _warn("no sessions in this window; the report is empty")
     _info(f"wrote {html} ({data['total_sessions']:,} sessions)")
-
-
-def _info(message: str) -> None:
-    typer.echo(f"rad: {message}", err=True)
-
-
-def _console() -> Console:
-    """Standard output: colour only on a terminal without ``NO_COLOR``; lines never wrapped."""
-    # rich's own NO_COLOR handling drops colours but keeps bold; no-color.org asks for none.
-    plain = bool(os.environ.get("NO_COLOR"))
-    return Console(highlight=False, soft_wrap=True, color_system=None if plain else "auto")
 
 
 def main() -> None:
