@@ -69,10 +69,11 @@ __all__ = [
     "scan_folder",
 ]
 
-SCHEMA_VERSION = 7  # 4: one model row per canonical (model, provider) in each session;
+SCHEMA_VERSION = 8  # 4: one model row per canonical (model, provider) in each session;
 #                      5: the source and the tags of each session (rad ui filters by them);
 #                      6: API, tool and active time, cache savings (rad ui's overview);
-#                      7: a change counter, sessions by agent, by source, and the active ones
+#                      7: a change counter, sessions by agent, by source, and the active ones;
+#                      8: per-day sums of the sessions (rad ui's overview of whole days)
 INDEX_NAME = "index.sqlite3"
 STALE_MARKER = "index.stale"
 BUSY_TIMEOUT_S = 30.0
@@ -525,6 +526,13 @@ CREATE TABLE IF NOT EXISTS decision_days (
     day INTEGER NOT NULL, decision TEXT NOT NULL, count INTEGER NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY (day, decision)
 );
+CREATE TABLE IF NOT EXISTS session_days (
+    day INTEGER PRIMARY KEY, sessions INTEGER NOT NULL, tool_calls INTEGER NOT NULL,
+    tool_successes INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+    cost_nusd INTEGER NOT NULL, priced INTEGER NOT NULL, partial INTEGER NOT NULL,
+    api_us INTEGER NOT NULL, tool_us INTEGER NOT NULL, savings_nusd INTEGER NOT NULL,
+    savings_n INTEGER NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS files_added AFTER INSERT ON files BEGIN
     {count}; END;
 CREATE TRIGGER IF NOT EXISTS files_removed AFTER DELETE ON files BEGIN
@@ -724,6 +732,24 @@ _DAY_SUMS = (
         "n = n + excluded.n",
         "DELETE FROM decision_days WHERE day = ?1 AND n = 0",
     ),
+    (
+        "INSERT INTO session_days SELECT ?1, ?2, ?2 * tool_calls, ?2 * tool_successes, "
+        "?2 * input_tokens, ?2 * output_tokens, ?2 * IFNULL(cost_nusd, 0), "
+        "?2 * (cost_nusd IS NOT NULL), ?2 * (cost_partial OR unpriced), ?2 * api_us, "
+        "?2 * tool_us, ?2 * IFNULL(savings_nusd, 0), ?2 * (savings_nusd IS NOT NULL) "
+        "FROM sessions WHERE file = ?3 "
+        "ON CONFLICT (day) DO UPDATE SET sessions = sessions + excluded.sessions, "
+        "tool_calls = tool_calls + excluded.tool_calls, "
+        "tool_successes = tool_successes + excluded.tool_successes, "
+        "input_tokens = input_tokens + excluded.input_tokens, "
+        "output_tokens = output_tokens + excluded.output_tokens, "
+        "cost_nusd = cost_nusd + excluded.cost_nusd, priced = priced + excluded.priced, "
+        "partial = partial + excluded.partial, api_us = api_us + excluded.api_us, "
+        "tool_us = tool_us + excluded.tool_us, "
+        "savings_nusd = savings_nusd + excluded.savings_nusd, "
+        "savings_n = savings_n + excluded.savings_n",
+        "DELETE FROM session_days WHERE day = ?1 AND sessions = 0",
+    ),
 )
 
 
@@ -750,6 +776,12 @@ _RECOMPUTE_DAYS = (
     "DELETE FROM decision_days",
     f"INSERT INTO decision_days SELECT {_DAY}, c.decision, SUM(c.count), COUNT(*) "
     f"FROM decisions c JOIN sessions s ON s.file = c.file GROUP BY {_DAY}, c.decision",
+    "DELETE FROM session_days",
+    f"INSERT INTO session_days SELECT {_DAY}, COUNT(*), SUM(s.tool_calls), "
+    "SUM(s.tool_successes), SUM(s.input_tokens), SUM(s.output_tokens), "
+    "IFNULL(SUM(s.cost_nusd), 0), COUNT(s.cost_nusd), SUM(s.cost_partial OR s.unpriced), "
+    "SUM(s.api_us), SUM(s.tool_us), IFNULL(SUM(s.savings_nusd), 0), COUNT(s.savings_nusd) "
+    f"FROM sessions s GROUP BY {_DAY}",
 )
 
 
@@ -1211,6 +1243,31 @@ class SessionIndex:
                 cost_partial=cost is not None and bool(partial or unpriced),
             )
             for d, n, calls, ok, inp, out, cost, partial, unpriced in self.conn.execute(sql, args)
+        ]  # fmt: skip
+
+    def day_sums(
+        self, first_day: int | None, end_day: int | None
+    ) -> list[tuple[DayTotals, int, int, int, int]]:
+        """What `days` gives (all agents) for the whole days ``first_day`` to ``end_day``
+        (excluded), read from the per-day sums, each with the day's API µs, tool µs, cache
+        savings n$ and sessions with savings, by day.
+        """
+        where, args = _day_where((first_day, end_day))
+        sql = (
+            "SELECT day, sessions, tool_calls, tool_successes, input_tokens, output_tokens, "
+            "cost_nusd, priced, partial, api_us, tool_us, savings_nusd, savings_n "
+            f"FROM session_days{where} ORDER BY day"
+        )
+        return [
+            (
+                DayTotals(
+                    d, n, calls, ok, inp, out, cost if priced else None,
+                    cost_partial=bool(priced) and bool(partial),
+                ),
+                api, tool, savings, saved,
+            )
+            for d, n, calls, ok, inp, out, cost, priced, partial, api, tool, savings, saved
+            in self.conn.execute(sql, args)
         ]  # fmt: skip
 
     def facts(self, name: str) -> SessionFacts | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 from radium_otel._internal.index import (
     _SESSION_COLUMNS,
     DAY_US,
+    DayTotals,
     IndexUnavailable,
     Progress,
     SessionFacts,
@@ -190,7 +191,7 @@ def overview(index: SessionIndex, window: Window, by: Granularity | None = None)
     ``models`` of ``rad stats model --since <period start> --until <period end>`` (cost
     per model), cache reads, and API/tool time and cache savings summed from the index.
     """
-    source = IndexedSessions(index)
+    source = _DaySums(index)
     by = by or _auto_by(index, window)
     rollup = rollup_report(source, window, None, by, None)
     models = model_report(source, window)
@@ -249,6 +250,29 @@ def overview(index: SessionIndex, window: Window, by: Granularity | None = None)
     }
 
 
+def _whole_days(window: Window) -> tuple[int | None, int | None] | None:
+    """The window as (first day, end day) when it starts and ends at midnight UTC, else None."""
+    since, until = window.since_us, window.until_us
+    if (since is not None and since % DAY_US) or (until is not None and until % DAY_US):
+        return None
+    return (
+        None if since is None else since // DAY_US,
+        None if until is None else until // DAY_US,
+    )
+
+
+class _DaySums(IndexedSessions):
+    """The index, whose `days` over whole days of all agents reads the per-day sums (a row
+    a day) rather than every session of the window: what `rollup_report` reads.
+    """
+
+    def days(self, window: Window, agent: str | None) -> list[DayTotals]:
+        days = _whole_days(window)
+        if agent is not None or days is None:
+            return super().days(window, agent)
+        return [totals for totals, *_ in self.index.day_sums(*days)]
+
+
 def _period_sums(
     index: SessionIndex, window: Window, starts: list[int]
 ) -> list[tuple[int, int, int, int]]:
@@ -256,15 +280,22 @@ def _period_sums(
     sums = [[0, 0, 0, 0] for _ in starts]
     if not starts:
         return []
-    where, args = _window_sql(window)
-    day = (
-        f"(CASE WHEN start_us >= 0 THEN start_us / {DAY_US} ELSE (start_us + 1) / {DAY_US} - 1 END)"
-    )
-    sql = (
-        f"SELECT {day} AS d, SUM(api_us), SUM(tool_us), IFNULL(SUM(savings_nusd), 0), "
-        f"COUNT(savings_nusd) FROM sessions{where} GROUP BY d"
-    )
-    for d, api, tool, savings, priced in index.conn.execute(sql, args):
+    days = _whole_days(window)
+    rows: Iterable[tuple[int, int, int, int, int]]
+    if days is not None:
+        rows = [(t.day, api, tool, saved, n) for t, api, tool, saved, n in index.day_sums(*days)]
+    else:
+        where, args = _window_sql(window)
+        day = (
+            f"(CASE WHEN start_us >= 0 THEN start_us / {DAY_US} "
+            f"ELSE (start_us + 1) / {DAY_US} - 1 END)"
+        )
+        sql = (
+            f"SELECT {day} AS d, SUM(api_us), SUM(tool_us), IFNULL(SUM(savings_nusd), 0), "
+            f"COUNT(savings_nusd) FROM sessions{where} GROUP BY d"
+        )
+        rows = index.conn.execute(sql, args)
+    for d, api, tool, savings, priced in rows:
         n = bisect.bisect_right(starts, d * DAY_US) - 1
         if n >= 0:
             row = sums[n]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from radium_otel._internal.index import DAY_US
 from radium_otel._internal.store import SessionStore
 from radium_otel._internal.workspace import sessions_dir
 
@@ -335,3 +336,39 @@ def test_concurrent_requests_are_answered_alike(rad_ui: RadUI) -> None:
     with ThreadPoolExecutor(8) as pool:
         together = list(pool.map(lambda p: get_json(rad_ui, p), paths * 4))
     assert together == alone * 4
+
+
+def test_day_sums_are_the_days_of_the_sessions(ui_workspace: Path, tmp_path: Path) -> None:
+    """The per-day sums kept one session at a time, and recomputed by a bulk check, equal the
+    sums over the sessions (`SessionIndex.days`), with the overview's time and savings sums.
+    """
+    import shutil
+
+    from radium_otel._internal.index import SessionIndex
+
+    day = (
+        f"(CASE WHEN start_us >= 0 THEN start_us / {DAY_US} ELSE (start_us + 1) / {DAY_US} - 1 END)"
+    )
+    sums = (
+        f"SELECT {day} AS d, SUM(api_us), SUM(tool_us), IFNULL(SUM(savings_nusd), 0), "
+        "COUNT(savings_nusd) FROM sessions GROUP BY d ORDER BY d"
+    )
+    copy = tmp_path / "sessions"
+    shutil.copytree(sessions_dir(ui_workspace), copy)
+    for bulk in (1, 1000):  # recomputed at once, then kept file by file
+        (tmp_path / "index.sqlite3").unlink(missing_ok=True)
+        with SessionIndex(copy, bulk=bulk) as index:
+            index.refresh()
+            kept = index.day_sums(None, None)
+            assert [t for t, *_ in kept] == index.days(None, None, None)
+            assert [(t.day, *rest) for t, *rest in kept] == index.conn.execute(sums).fetchall()
+            first, end = kept[1][0].day, kept[-1][0].day
+            assert [t for t, *_ in index.day_sums(first, end)] == index.days(
+                first * DAY_US, end * DAY_US, None
+            )
+            # a session gone takes its day's sums back
+            name = index.conn.execute("SELECT file FROM sessions ORDER BY start_us").fetchone()[0]
+            (copy / name).unlink()
+            index.refresh()
+            assert [t for t, *_ in index.day_sums(None, None)] == index.days(None, None, None)
+            shutil.copy(sessions_dir(ui_workspace) / name, copy / name)
