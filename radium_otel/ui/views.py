@@ -431,11 +431,13 @@ class _FilteredSessions:
         q = self.query
         order = "DESC" if q.descending else "ASC"
         key = SORTS[q.sort]
-        sql = (
-            f"SELECT {_SESSION_COLUMNS} FROM sessions{self.where} "
-            f"ORDER BY {key} IS NULL, {key} {order}, start_us {order}, id {order}, file {order} "
-            "LIMIT ? OFFSET ?"
-        )
+        if q.sort == "start":
+            # start_us is never NULL: the order of sessions_by_start (or of sessions_by_agent
+            # and sessions_by_source within one), read from the index instead of sorting all.
+            by = f"start_us {order}, id {order}, file {order}"
+        else:
+            by = f"{key} IS NULL, {key} {order}, start_us {order}, id {order}, file {order}"
+        sql = f"SELECT {_SESSION_COLUMNS} FROM sessions{self.where} ORDER BY {by} LIMIT ? OFFSET ?"
         args = [*self.args, q.per_page, (q.page - 1) * q.per_page]
         self.page = [_session_from_row(row) for row in self.index.conn.execute(sql, args)]
         return self.page
