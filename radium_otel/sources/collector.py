@@ -201,6 +201,15 @@ class Collector:
             if foreign:
                 self._spans.apply(span_rows, now)
 
+    def revive(self, session_ids: Iterable[str]) -> None:
+        """Make sessions the journal holds live again (for `settle` to close them)."""
+        with self._lock:
+            for sid in session_ids:
+                if sid not in self._live:
+                    reopened = self._reopen(sid)
+                    if reopened is not None:
+                        self._live[sid] = reopened
+
     def settle(self, active: Collection[str] = ()) -> list[SessionRecord]:
         """Store every live session: those in ``active`` (their source still writes them)
         as active, the others closed (`rad import`); returns the records as stored.

@@ -129,6 +129,11 @@ class Importer:
         pending: list[Item] = []
         counted: dict[str, str] = {}  # session id -> "new" | "updated" (first seen this run)
         now = time.time()
+        # Sessions stored active by an earlier run whose transcripts have gone quiet since
+        # (unchanged, so not read again): closed now, from the journal.
+        was_active: dict[str, str] = state.get("active") or {}
+        quiet = [sid for sid, where in was_active.items() if not self._recent(where, now)]
+        collector.revive(quiet)
 
         def settle() -> int:
             """Journal what is pending and store every session but the active ones, so that
@@ -156,6 +161,7 @@ class Importer:
             seen_files[str(path)] = entry
             if now - entry["mtime_ns"] / 1e9 < self.active_after_s:
                 active.update(entry["sessions"])
+                was_active.update(dict.fromkeys(entry["sessions"], str(path)))
             if len(pending) >= BATCH_ITEMS:
                 settle()
         summary.sessions_active = settle()
@@ -163,11 +169,20 @@ class Importer:
             self.progress(len(paths), len(paths))
         summary.sessions_new = sum(1 for v in counted.values() if v == "new")
         summary.sessions_updated = len(counted) - summary.sessions_new
-        os.sync()  # the journal and the records on disk before the progress that relies on them
-        _refresh_index(self.store.folder)
-        self._save_state(state)
+        if summary.files_read or quiet or not self.state_path.exists():
+            os.sync()  # the journal and the records on disk before the progress relying on them
+            _refresh_index(self.store.folder)
+            state["active"] = {sid: where for sid, where in was_active.items() if sid in active}
+            self._save_state(state)
         summary.seconds = time.perf_counter() - started
         return summary
+
+    def _recent(self, path: str, now: float) -> bool:
+        """Whether ``path`` changed within ``active_after_s`` (a gone file is quiet)."""
+        try:
+            return now - os.stat(path).st_mtime < self.active_after_s
+        except OSError:
+            return False
 
     # --- files ---------------------------------------------------------------------------------
     def _paths(self, roots: Iterable[Path], summary: ImportSummary) -> list[Path]:

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -270,3 +271,26 @@ def test_rad_import_command_line(ran: Ran, tmp_path: Path) -> None:
                              capture_output=True, text=True)  # fmt: skip
     assert missing.returncode == 1
     assert missing.stderr.strip() == f"rad: error: no such file or folder: {tmp_path / 'nope'}"
+
+
+def test_an_active_session_is_closed_once_its_transcript_went_quiet(
+    ran: Ran, tmp_path: Path
+) -> None:
+    (source,) = ran.run.transcripts
+    copy = tmp_path / "projects" / "p" / source.name
+    copy.parent.mkdir(parents=True)
+    shutil.copy(source, copy)
+    workspace = tmp_path / "ws"
+    summary = Importer(workspace, FORMAT, active_after_s=3600).run([tmp_path / "projects"])
+    assert summary.sessions_active == 1  # written a moment ago: still being written
+    store = SessionStore(sessions_dir(workspace))
+    assert [store.read(p).status for p in store.paths()] == ["active"]
+    old = time.time() - 7200
+    os.utime(copy, (old, old))  # two hours later, nothing new was written to it
+
+    again = Importer(workspace, FORMAT, active_after_s=3600).run([tmp_path / "projects"])
+
+    assert (again.files_read, again.sessions_active) == (0, 0)  # nothing new: closed anyway
+    (record,) = (store.read(p) for p in store.paths())
+    assert record.status == "completed"
+    assert record.cost_usd is not None
