@@ -22,6 +22,7 @@ from typing import Any, Final
 from radium_otel._internal import constants as k
 from radium_otel._internal.aggregate import ModelCall, SessionState
 from radium_otel._internal.record import SessionRecord
+from radium_otel._internal.usage import Usage
 
 __all__ = [
     "Decision",
@@ -36,6 +37,7 @@ __all__ = [
     "Seen",
     "ToolRun",
     "from_row",
+    "model_call",
     "to_row",
 ]
 
@@ -129,6 +131,22 @@ class Item:
     source: str
     key: str | None
     event: Event
+
+
+def model_call(
+    model: str | None,
+    provider: str | None,
+    start_ns: int,
+    end_ns: int,
+    error: bool,
+    usage: Usage | None,
+) -> ModelCall:
+    """A request with a normalised `Usage`'s counts (none reported: zeros)."""
+    u = usage or Usage()
+    return ModelCall(model or "unknown", provider, start_ns, end_ns, error,
+                     u.input_tokens or 0, u.output_tokens or 0, u.cache_read_tokens or 0,
+                     u.cache_creation_tokens or 0, u.reasoning_tokens or 0,
+                     u.cache_creation_1h_tokens or 0)  # fmt: skip
 
 
 # --- the journal's rows -----------------------------------------------------------------------

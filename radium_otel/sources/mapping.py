@@ -21,7 +21,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from radium_otel._internal.aggregate import ModelCall
 from radium_otel._internal.usage import SOURCE_SHAPES, usage_from_counts
 from radium_otel.sources import otlp
-from radium_otel.sources.events import Event, Item
+from radium_otel.sources.events import Event, Item, model_call
 
 __all__ = ["EventSource", "Record", "as_bool", "as_float", "as_int", "digest"]
 
@@ -149,15 +149,7 @@ class EventSource:
     ) -> ModelCall:
         """A request with the record's token counts, normalised by the source's shape."""
         usage = usage_from_counts(self.name, record.counts(self._count_keys))
-        call = ModelCall(model or "unknown", self.provider(record), start_ns, end_ns, error)
-        if usage is not None:
-            call.input_tokens = usage.input_tokens or 0
-            call.output_tokens = usage.output_tokens or 0
-            call.cache_read_tokens = usage.cache_read_tokens or 0
-            call.cache_creation_tokens = usage.cache_creation_tokens or 0
-            call.reasoning_tokens = usage.reasoning_tokens or 0
-            call.cache_creation_1h_tokens = usage.cache_creation_1h_tokens or 0
-        return call
+        return model_call(model, self.provider(record), start_ns, end_ns, error, usage)
 
     def provider(self, record: Record) -> str | None:
         """The provider a request went to (None: priced by the model's name alone)."""

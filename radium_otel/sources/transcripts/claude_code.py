@@ -32,9 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-from radium_otel._internal.aggregate import ModelCall
 from radium_otel._internal.usage import usage_from_response
-from radium_otel.sources.events import Decision, Item, Lines, Request, Seen, ToolRun
+from radium_otel.sources.events import Decision, Item, Lines, Request, Seen, ToolRun, model_call
 from radium_otel.sources.transcripts import Skip
 
 __all__ = ["FORMAT", "ClaudeCodeTranscripts", "parse_time"]
@@ -145,11 +144,7 @@ class ClaudeCodeTranscripts:
             return
         sent = state.pop("sent", None)
         start = sent if isinstance(sent, int) and sent <= time_ns else time_ns
-        u = usage
-        call = ModelCall(model, "anthropic", start, time_ns, False, u.input_tokens or 0,
-                         u.output_tokens or 0, u.cache_read_tokens or 0,
-                         u.cache_creation_tokens or 0, u.reasoning_tokens or 0,
-                         u.cache_creation_1h_tokens or 0)  # fmt: skip
+        call = model_call(model, "anthropic", start, time_ns, False, usage)
         request_id = row.get("requestId") or message.get("id")
         key = f"request:{request_id}:api_request" if isinstance(request_id, str) else None
         out.append(Item(sid, self.name, key, Request(call, _SCOPE)))

@@ -51,10 +51,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-from radium_otel._internal.aggregate import ModelCall
 from radium_otel._internal.usage import usage_from_counts
 from radium_otel.sources.codex import patch_lines
-from radium_otel.sources.events import Decision, Describe, Item, Lines, Request, Seen, ToolRun
+from radium_otel.sources.events import (
+    Decision,
+    Describe,
+    Item,
+    Lines,
+    Request,
+    Seen,
+    ToolRun,
+    model_call,
+)
 from radium_otel.sources.transcripts import Skip
 from radium_otel.sources.transcripts.claude_code import parse_time
 
@@ -190,10 +198,7 @@ class CodexTranscripts:
             return
         sent = state.pop("sent", None)
         start = sent if isinstance(sent, int) and sent <= time_ns else time_ns
-        u = counts
-        call = ModelCall(str(state.get("model") or "unknown"), None, start, time_ns, False,
-                         u.input_tokens or 0, u.output_tokens or 0, u.cache_read_tokens or 0,
-                         u.cache_creation_tokens or 0, u.reasoning_tokens or 0)  # fmt: skip
+        call = model_call(str(state.get("model") or ""), None, start, time_ns, False, counts)
         out.append(Item(sid, self.name, key, Request(call, _SCOPE)))
 
     def _item(

@@ -44,9 +44,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-from radium_otel._internal.aggregate import ModelCall
 from radium_otel._internal.usage import usage_from_counts
-from radium_otel.sources.events import Decision, Item, Lines, Request, Seen, ToolRun
+from radium_otel.sources.events import Decision, Item, Lines, Request, Seen, ToolRun, model_call
 from radium_otel.sources.transcripts import Skip
 from radium_otel.sources.transcripts.claude_code import parse_time
 
@@ -158,11 +157,8 @@ class GeminiCliTranscripts:
             sent = state.get("sent")
             start = sent if isinstance(sent, int) and sent <= time_ns else time_ns
             model = row.get("model")
-            u = usage
-            call = ModelCall(model if isinstance(model, str) and model else "unknown", "google",
-                             start, time_ns, False, u.input_tokens or 0, u.output_tokens or 0,
-                             u.cache_read_tokens or 0, u.cache_creation_tokens or 0,
-                             u.reasoning_tokens or 0)  # fmt: skip
+            name = model if isinstance(model, str) else None
+            call = model_call(name, "google", start, time_ns, False, usage)
             out.append(Item(sid, self.name, f"message:{message_id}", Request(call, _SCOPE)))
         calls = row.get("toolCalls")
         for tool in calls if isinstance(calls, list) else ():
