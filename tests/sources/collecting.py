@@ -25,6 +25,16 @@ from radium_otel.sources.collector import Collector
 from radium_otel.sources.receiver import Receiver
 
 
+class Clock:
+    """A collector's monotonic clock that the test moves (``clock.now += seconds``)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @dataclass
 class Running:
     """A collector and its receiver, with the store they write to."""

@@ -23,7 +23,7 @@ from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
 from radium_otel._internal.processor import SessionSpanProcessor
 from radium_otel._internal.record import SessionRecord
-from sources.collecting import Running, as_otlp_json, post, running
+from sources.collecting import Clock, Running, as_otlp_json, post, running
 
 MS = 1_000_000  # ns
 
@@ -142,16 +142,6 @@ def _comparable(record: SessionRecord) -> dict[str, Any]:
     for key in _LOCAL:
         data.pop(key)
     return data
-
-
-class Clock:
-    """The collector's monotonic clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _collected(run: Running, clock: Clock) -> list[dict[str, Any]]:

@@ -29,16 +29,9 @@ from radium_otel.sources.serve import journal_dir
 from radium_otel.sources.transcripts.claude_code import FORMAT
 
 from .clis import BIN, TASK, CliRun, available, run_claude, standard_script
+from .collecting import Clock
 
 CCUSAGE = BIN / "ccusage"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass(repr=False)

@@ -27,18 +27,11 @@ from radium_otel.sources.serve import journal_dir
 from radium_otel.sources.transcripts import Format, formats
 
 from .clis import BIN, TASK, Cli, CliRun, Protocol, available, run_cli, standard_script
+from .collecting import Clock
 
 CCUSAGE = BIN / "ccusage"
 PROTOCOL: dict[str, Protocol] = {"codex": "http/protobuf", "gemini": "http/json"}
 FORMAT_OF: dict[str, Format] = {"codex": formats()["codex"], "gemini": formats()["gemini-cli"]}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass(repr=False)

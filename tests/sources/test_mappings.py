@@ -23,6 +23,8 @@ from radium_otel._internal.store import SessionStore
 from radium_otel.sources.collector import Collector
 from radium_otel.sources.events import from_row
 
+from .collecting import Clock
+
 CAPTURES = Path(__file__).parent / "captures"
 _REQUESTS: dict[str, type[Message]] = {
     "logs": ExportLogsServiceRequest,
@@ -35,14 +37,6 @@ PATCH = """*** Begin Patch
 +second line
 *** End Patch
 """
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def capture(cli: str, signal: str) -> Any:

@@ -22,10 +22,9 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 from radium_otel.sources.genai import span_row
 from sources.clis import ROOT, Protocol
-from sources.collecting import running
+from sources.collecting import Clock, running
 from sources.test_genai_spans import (
     PLAN,
-    Clock,
     _agent_spans,
     _collected,
     _expected,

@@ -17,19 +17,11 @@ from radium_otel._internal.pricing import CostHook
 from radium_otel._internal.record import SessionRecord
 
 from .clis import PROTOCOLS, TASK, Cli, CliRun, Protocol, available, run_cli, standard_script
-from .collecting import running
+from .collecting import Clock, running
 
 RUNS = [(cli, protocol) for cli, protocols in PROTOCOLS.items() for protocol in protocols]
 SOURCE = {"claude": "claude-code", "codex": "codex", "gemini": "gemini-cli"}
 IDLE_S = 3600.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass(repr=False)
