@@ -13,7 +13,7 @@ import base64
 import binascii
 import json
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any, Final
 
 from google.protobuf import json_format
@@ -180,11 +180,3 @@ def value(v: AnyValue) -> Any:
 def attributes(pairs: Iterator[KeyValue] | Any) -> dict[str, Any]:
     """OTLP key/value pairs as a dict (the last of repeated keys wins)."""
     return {kv.key: value(kv.value) for kv in pairs}
-
-
-def merged(*layers: Mapping[str, Any]) -> dict[str, Any]:
-    """Attribute layers merged, later ones winning (resource, then record)."""
-    out: dict[str, Any] = {}
-    for layer in layers:
-        out.update(layer)
-    return out
