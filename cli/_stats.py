@@ -23,11 +23,11 @@ from typing import IO, TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 from radium_otel._internal.record import RecordError, SessionRecord
 from radium_otel._internal.render import summary_text
 from radium_otel._internal.store import LookupFailed, SessionStore
+from radium_otel._internal.styled import Styled
 from radium_otel._internal.workspace import resolve_workspace, sessions_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.text import Text
 
     from radium_otel._internal.reports import Sessions, Window
 
@@ -127,7 +127,7 @@ def console() -> Console:
 
 
 def _plain_console() -> bool:
-    """Whether `console` would print a ``Text`` as its plain characters: no colour system (no
+    """Whether `console` would print `Styled` text as its plain characters: no colour system (no
     terminal, or ``NO_COLOR``), nothing in the environment that changes how rich writes.
     """
     stdout = sys.stdout
@@ -149,14 +149,14 @@ def _plain_console() -> bool:
         return True  # (rich: a closed file is no terminal)
 
 
-def show(text: Text | None = None) -> None:
+def show(text: Styled | None = None) -> None:
     """Print ``text`` (a blank line for None) as `console` does."""
     plain = "" if text is None else text.plain
     if "\t" in plain or not _plain_console():  # (rich expands tabs)
         if text is None:
             console().print()
         else:
-            console().print(text)
+            console().print(text.to_rich())
         return
     stdout = sys.stdout
     try:

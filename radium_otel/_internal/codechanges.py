@@ -39,10 +39,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rich.text import Text
-
 from radium_otel._internal.errors import log_internal_error
 from radium_otel._internal.record import SessionRecord
+from radium_otel._internal.styled import Styled
 
 __all__ = [
     "ERROR_KEY",
@@ -561,7 +560,7 @@ def _path_text(raw: bytes) -> str:
 
 
 # --- rendering ------------------------------------------------------------------------------
-def render_files(code_changes: Mapping[str, Any] | None) -> Text:
+def render_files(code_changes: Mapping[str, Any] | None) -> Styled:
     r"""Per-file rows of ``rad stats session --files``.
 
     ``+A -R path`` per file, ``binary`` instead of counts for binary files, ``old -> new``
@@ -570,7 +569,7 @@ def render_files(code_changes: Mapping[str, Any] | None) -> Text:
     """
     from radium_otel._internal.render import format_count
 
-    text = Text()
+    text = Styled()
     if not code_changes:
         text.append("No code changes recorded.")
         return text

@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import sqlite3
 import stat as stat_module
 import time
@@ -48,7 +47,7 @@ from typing import Any
 from radium_otel._internal.errors import log_internal_error, warn_once
 from radium_otel._internal.names import canonical_names
 from radium_otel._internal.record import RecordError, SessionRecord
-from radium_otel._internal.store import _pid_alive, stale_after_s
+from radium_otel._internal.store import _pid_alive, host_name, stale_after_s
 
 __all__ = [
     "MODEL_COUNTERS",
@@ -397,7 +396,7 @@ def effective_status(facts: SessionFacts, now: float) -> str:
     """
     if facts.status != "active":
         return facts.status
-    if facts.pid is not None and facts.host == socket.gethostname() and not _alive(facts.pid):
+    if facts.pid is not None and facts.host == host_name() and not _alive(facts.pid):
         return "interrupted"
     updated = from_us(facts.updated_us if facts.updated_us is not None else facts.start_us)
     stale = now - updated.timestamp() > facts.stale_after_us / 1_000_000

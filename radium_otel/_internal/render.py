@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from rich.text import Text
-
 from radium_otel._internal.record import SessionRecord
+from radium_otel._internal.styled import Styled
 
 __all__ = [
     "cost_text",
@@ -124,9 +123,9 @@ def split_percent(a: float, b: float) -> tuple[float, float]:
     return first / 10, (1000 - first) / 10
 
 
-def summary_text(record: SessionRecord) -> Text:
-    """The UX-1 summary as rich `Text` (section titles bold)."""
-    text = Text()
+def summary_text(record: SessionRecord) -> Styled:
+    """The UX-1 summary as `Styled` text (section titles bold)."""
+    text = Styled()
 
     def title(name: str) -> None:
         text.append(name + "\n", style="bold")

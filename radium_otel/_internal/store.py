@@ -14,7 +14,6 @@ import json
 import math
 import os
 import re
-import socket
 import time
 import zlib
 from collections.abc import Mapping
@@ -263,9 +262,18 @@ class SessionStore:
         return removed
 
 
+def host_name() -> str:
+    """The name of this host (`socket` imported when first needed: ~4 ms of a ``rad stats``
+    start-up that seldom needs it).
+    """
+    import socket
+
+    return socket.gethostname()
+
+
 def _host_tag() -> str:
     """A short tag of this host's name, for temp file names."""
-    return format(zlib.crc32(socket.gethostname().encode()), "08x")
+    return format(zlib.crc32(host_name().encode()), "08x")
 
 
 def _link_new(tmp: Path, target: Path) -> None:
@@ -287,7 +295,7 @@ def _link_new(tmp: Path, target: Path) -> None:
 def _is_stale(record: SessionRecord, now: float) -> bool:
     meta = record.metadata
     pid, host = meta.get("pid"), meta.get("host")
-    if isinstance(pid, int) and host == socket.gethostname() and not _pid_alive(pid):
+    if isinstance(pid, int) and host == host_name() and not _pid_alive(pid):
         return True
     updated = record.updated_time or record.start_time
     return now - updated.timestamp() > stale_after_s(meta)

@@ -2,8 +2,9 @@
 
 Tables follow the seed's UX-2 layout — a header, a rule, right-aligned numbers, a total row
 under a second rule — and are always as wide as their content: never wrapped or cut at the
-terminal width, no trailing spaces. Everything is `rich.text.Text`, so the console decides on
-colour (off with ``NO_COLOR`` or when not a terminal) and ``.plain`` is the exact text.
+terminal width, no trailing spaces. Everything is `Styled` text (a `rich.text.Text` when
+printed), so the console decides on colour (off with ``NO_COLOR`` or when not a terminal) and
+``.plain`` is the exact text.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
-
-from rich.text import Text
 
 from radium_otel._internal.render import LABEL_WIDTH, format_count, format_duration, format_usd
 from radium_otel._internal.reports import (
@@ -25,6 +24,7 @@ from radium_otel._internal.reports import (
     ToolReport,
     ToolRow,
 )
+from radium_otel._internal.styled import Styled
 
 __all__ = [
     "Column",
@@ -44,7 +44,7 @@ BAR_WIDTH = 30
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 _STATUS_STYLE = {"failed": "red", "active": "yellow", "interrupted": "yellow"}
 
-Cell = str | Text
+Cell = str | Styled
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +55,13 @@ class Column:
     align: Literal["left", "right"] = "right"
 
 
-def _text(cell: Cell) -> Text:
-    return cell if isinstance(cell, Text) else Text(cell)
+def _text(cell: Cell) -> Styled:
+    return cell if isinstance(cell, Styled) else Styled(cell)
 
 
 def table(
     columns: Sequence[Column], rows: Sequence[Sequence[Cell]], total: Sequence[Cell] | None = None
-) -> Text:
+) -> Styled:
     """Header, rule, rows and (after a second rule) an optional bold total row."""
     body = [[_text(c) for c in row] for row in rows]
     foot = [_text(c) for c in total] if total is not None else None
@@ -71,8 +71,8 @@ def table(
             widths[i] = max(widths[i], cell.cell_len)
     width = sum(widths) + len(GAP) * (len(columns) - 1)
 
-    def line(cells: Sequence[Text], style: str = "") -> Text:
-        out = Text(style=style)
+    def line(cells: Sequence[Styled], style: str = "") -> Styled:
+        out = Styled(style=style)
         for i, (column, cell) in enumerate(zip(columns, cells, strict=True)):
             pad = " " * (widths[i] - cell.cell_len)
             if i:
@@ -86,11 +86,11 @@ def table(
         out.rstrip()
         return out
 
-    lines = [line([Text(c.header) for c in columns], "bold"), Text("─" * width)]
+    lines = [line([Styled(c.header) for c in columns], "bold"), Styled("─" * width)]
     lines += [line(row) for row in body]
     if foot is not None:
-        lines += [Text("─" * width), line(foot, "bold")]
-    return Text("\n").join(lines)
+        lines += [Styled("─" * width), line(foot, "bold")]
+    return Styled("\n").join(lines)
 
 
 # --- cells -------------------------------------------------------------------------------------
@@ -163,11 +163,11 @@ def _sessions(n: int) -> str:
     return f"{format_count(n)} session" + ("" if n == 1 else "s")
 
 
-def render_models(report: ModelReport) -> Text:
+def render_models(report: ModelReport) -> Styled:
     """The UX-2 model table (plus cache reads, reasoning, errors, latency and cost)."""
     if not report.rows:
         where = "this session" if report.session_id else _sessions(report.sessions)
-        return Text(f"No model requests in {where}.")
+        return Styled(f"No model requests in {where}.")
     seen: dict[str, int] = {}
     for row in report.rows:
         seen[row.model or ""] = seen.get(row.model or "", 0) + 1
@@ -201,16 +201,16 @@ def _tool_cells(row: ToolRow, name: str) -> list[Cell]:
         name,
         format_count(row.calls),
         format_rate(row.success_rate),
-        Text(format_count(row.failures), style="red" if row.failures else ""),
+        Styled(format_count(row.failures), style="red" if row.failures else ""),
         _avg(row.avg_duration_s),
         format_duration(row.duration_us / 1_000_000),
         _failure_types(row),
     ]
 
 
-def render_tools(report: ToolReport) -> Text:
+def render_tools(report: ToolReport) -> Styled:
     """Per-tool table, then the User Decisions summary."""
-    out = Text()
+    out = Styled()
     if report.rows:
         columns = [
             Column("Tool Usage", "left"),
@@ -249,10 +249,10 @@ def render_tools(report: ToolReport) -> Text:
     return out
 
 
-def render_history(report: HistoryReport) -> Text:
+def render_history(report: HistoryReport) -> Styled:
     """One row per session, newest first, and how many were left out."""
     if not report.rows:
-        return Text("No sessions in this window." if report.sessions == 0 else "")
+        return Styled("No sessions in this window." if report.sessions == 0 else "")
     columns = [
         Column("Session", "left"),
         Column("Start (UTC)", "left"),
@@ -268,7 +268,7 @@ def render_history(report: HistoryReport) -> Text:
         [
             r.short_id,
             _minute(r.start_time),
-            Text(r.status, style=_STATUS_STYLE.get(r.status, "")),
+            Styled(r.status, style=_STATUS_STYLE.get(r.status, "")),
             format_duration(r.wall_time_s),
             format_count(r.tool_calls),
             format_rate(r.success_rate),
@@ -290,10 +290,10 @@ def render_history(report: HistoryReport) -> Text:
 _PERIOD_HEADER = {"day": "Day (UTC)", "week": "Week", "month": "Month"}
 
 
-def render_rollup(report: RollupReport) -> Text:
+def render_rollup(report: RollupReport) -> Styled:
     """Sessions, tool calls, tokens and cost per period, with a bar chart of cost or tokens."""
     if not report.periods:
-        return Text("No sessions in this window.")
+        return Styled("No sessions in this window.")
     chart = report.chart
     values = [(p.cost_usd or 0.0) if chart == "cost" else float(p.tokens) for p in report.periods]
     largest = max(values)
@@ -319,7 +319,7 @@ def render_rollup(report: RollupReport) -> Text:
             format_count(p.tool_calls),
             format_rate(p.tool_successes / p.tool_calls if p.tool_calls else None),
             *(cell(p) for _, cell in metrics),
-            Text(bar(value, largest), style="cyan"),
+            Styled(bar(value, largest), style="cyan"),
         ]
         for p, value in zip(report.periods, values, strict=True)
     ]
