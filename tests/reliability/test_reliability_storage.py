@@ -179,14 +179,15 @@ def _checkpointed(path: Path) -> bool:
     return bool(data.get("tool_calls") == 1 and data.get("model_usage"))
 
 
-def one_warning(run: Run, reason: str) -> None:
-    """The agent finished its work and said exactly one thing: the write failure."""
+def one_warning(run: Run, workspace: Path, reason: str) -> None:
+    """The agent finished its work and said exactly one thing: the write failure, naming
+    its session by the full id and the folder it could not write to."""
     assert run.returncode == 0, run.stderr
     assert run.stdout == ["agent done"]
-    assert len(run.stderr.splitlines()) == 1, run.stderr
-    [line] = run.stderr.splitlines()
-    assert line.startswith("radium-otel could not write session "), line
-    assert line.endswith(reason), line
+    assert run.stderr.splitlines() == [
+        f"radium-otel could not write session {run.session_id} to "
+        f"{sessions_folder(workspace)}: {reason}"
+    ]
 
 
 def checkpoint_of(path: Path) -> dict[str, Any]:
@@ -228,7 +229,7 @@ def test_read_only_storage(
     with mounted(radium), _restoring_modes(folders):
         run = run_agent_through(tmp_path, workspace, env, read_only)
         as_root = os.geteuid() == 0
-        one_warning(run, ": Read-only file system" if as_root else ": Permission denied")
+        one_warning(run, workspace, "Read-only file system" if as_root else "Permission denied")
         path = sessions_folder(workspace) / f"{run.session_id}.json"
         checkpoint = checkpoint_of(path)
         # The CLI reads what is there; the index, which it cannot update, says so once.
@@ -340,7 +341,7 @@ def test_session_file_replaced_by_a_symlink(
 
     run = run_agent_through(tmp_path, workspace, env, swap)
     path = sessions_folder(workspace) / f"{run.session_id}.json"
-    one_warning(run, f"refusing to write through a symlink: {path}")
+    one_warning(run, workspace, f"refusing to write through a symlink: {path}")
     assert outside.read_text() == "not yours\n"
     assert path.is_symlink()
     shown = rad(rad_exe, workspace, "stats", "session", run.session_id, env=env)
@@ -362,7 +363,7 @@ def test_sessions_folder_replaced_by_a_symlink(
         path.parent.symlink_to(elsewhere, target_is_directory=True)
 
     run = run_agent_through(tmp_path, workspace, env, swap)
-    one_warning(run, f"sessions folder is a symlink: {sessions_folder(workspace)}")
+    one_warning(run, workspace, f"sessions folder is a symlink: {sessions_folder(workspace)}")
     assert list(elsewhere.iterdir()) == []
 
 
