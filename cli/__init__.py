@@ -1,6 +1,7 @@
 """The ``rad`` command line (installed as ``radium_otel.cli``).
 
-`main` runs a plain ``rad stats …`` command line without importing typer (`_fast`); every
+`main` runs a plain ``rad stats …`` command line without importing typer (`_fast`), and
+answers ``rad [COMMAND…] --help`` from what typer printed for it before (`_help`); every
 other command line goes to the typer app, ``app``, imported when first needed.
 """
 
@@ -18,15 +19,23 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Entry point of the ``rad`` console script."""
-    from . import _fast
+    from . import _fast, _help
 
+    args = sys.argv[1:]
     try:
-        _fast.run(sys.argv[1:])
+        _fast.run(args)
     except KeyboardInterrupt:
         sys.exit(130)
+    key = _help.setting_key(args)
+    if key is not None and _help.replay(key):
+        sys.exit(0)
     from .app import main as typer_main
 
-    typer_main()
+    if key is None:
+        typer_main()
+    else:
+        with _help.recording(key):
+            typer_main()
 
 
 class _Cli(types.ModuleType):
