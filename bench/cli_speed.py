@@ -316,15 +316,31 @@ PAIRED: list[list[str]] = [
 ]  # fmt: skip
 
 
-def paired(workspace: Path, runs: int, claude_dir: Path | None) -> dict[str, list[float]]:
-    """`PAIRED` through `rad` (fast path) and the typer app alone, interleaved round by round
-    on ``workspace`` (index warm), with ``ccusage claude session --offline`` on ``claude_dir``.
+def from_tree(tree: Path) -> list[str]:
+    """``rad`` as the radium_otel of ``tree`` (an exported commit: ``git archive C radium_otel
+    cli exporters | tar -x -C TREE``) runs it, first on ``sys.path``.
     """
-    env = {**clean_env(), "RADIUM_WORKSPACE": str(workspace)}
+    code = f"import sys; sys.path.insert(0, {str(tree)!r}); sys.argv[0] = 'rad'; "
+    return [sys.executable, "-c", code + "from radium_otel.cli import main; main()"]
+
+
+def paired(
+    workspace: Path, runs: int, claude_dir: Path | None, before: Path | None = None
+) -> dict[str, list[float]]:
+    """`PAIRED` through `rad` (fast path, help cache) and the typer app alone, interleaved
+    round by round on ``workspace`` (index warm, help cached by the first round), with
+    ``ccusage --help`` and ``ccusage claude session --offline`` on ``claude_dir``.
+    """
+    cache = Path(tempfile.mkdtemp(prefix="rad-help-cache-"))  # (rad's help cache: its own)
+    env = {**clean_env(), "RADIUM_WORKSPACE": str(workspace), "XDG_CACHE_HOME": str(cache)}
     cmds: dict[str, tuple[list[str], dict[str, str]]] = {}
     for args in PAIRED:
+        if before is not None:
+            cmds[f"before: rad {' '.join(args)}"] = ([*from_tree(before), *args], env)
         cmds[f"rad {' '.join(args)}"] = ([RAD, *args], env)
         cmds[f"typer only: rad {' '.join(args)}"] = ([*TYPER_ONLY, *args], env)
+    if CCUSAGE.exists():
+        cmds["ccusage --help"] = ([str(CCUSAGE), "--help"], env)
     if claude_dir is not None:
         cmds["ccusage claude session --offline"] = (
             [str(CCUSAGE), "claude", "session", "--offline"],
@@ -338,6 +354,7 @@ def paired(workspace: Path, runs: int, claude_dir: Path | None) -> dict[str, lis
             started = time.perf_counter()
             subprocess.run(argv, capture_output=True, env=e, check=False)
             times[key].append(time.perf_counter() - started)
+    shutil.rmtree(cache, ignore_errors=True)
     return times
 
 
@@ -347,6 +364,9 @@ def main() -> None:
         "--paired", type=Path, metavar="WORKSPACE", help="only `paired` on this workspace"
     )
     parser.add_argument("--claude-dir", type=Path, help="with --paired: CLAUDE_CONFIG_DIR")
+    parser.add_argument(
+        "--before", type=Path, metavar="TREE", help="with --paired: also rad from this tree"
+    )
     parser.add_argument("--sessions", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cold-runs", type=int, default=2)
@@ -356,7 +376,7 @@ def main() -> None:
     if args.paired is not None:
         load = os.getloadavg()[0]
         print(f"# paired, {args.runs} rounds, load average {load:.1f}: median (min)")
-        for key, samples in paired(args.paired, args.runs, args.claude_dir).items():
+        for key, samples in paired(args.paired, args.runs, args.claude_dir, args.before).items():
             print(f"| `{key}` | {fmt(samples)} |", flush=True)
         return
 
