@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from radium_otel._internal.codechanges import (
@@ -708,14 +708,102 @@ def test_numstat_parsing_round_trips(
         head = b"-\t-\t" if counts is None else b"%d\t%d\t" % counts
         out += head + (path + b"\0" if old is None else b"\0" + old + b"\0" + path + b"\0")
     got = parse_numstat(out, max_files=max_files)
-    assert got["files_changed"] == len(entries)
-    assert got["lines_added"] == sum(c[0] for c, _, _ in entries if c)
-    assert got["lines_removed"] == sum(c[1] for c, _, _ in entries if c)
-    assert got["files_truncated"] == (len(entries) > max_files)
-    assert [r["path"] for r in got["files"]] == [
-        p.decode("utf-8", "backslashreplace") for _, p, _ in entries[:max_files]
-    ]
-    assert [r["binary"] for r in got["files"]] == [c is None for c, _, _ in entries[:max_files]]
+
+    def text(raw: bytes) -> str:
+        return raw.decode("utf-8", "backslashreplace")
+
+    assert got == {
+        "lines_added": sum(c[0] for c, _, _ in entries if c),
+        "lines_removed": sum(c[1] for c, _, _ in entries if c),
+        "files_changed": len(entries),
+        "files": [
+            row(
+                text(path),
+                counts[0] if counts else 0,
+                counts[1] if counts else 0,
+                binary=counts is None,
+                renamed_from=None if old is None else text(old),
+            )
+            for counts, path, old in entries[:max_files]
+        ],
+        "files_truncated": len(entries) > max_files,
+    }
+
+
+# Real edits drawn by hypothesis: each file of the base tree is kept, rewritten, deleted or
+# moved; new text and binary files appear; the session may commit. The oracle is git itself:
+# the same edits made in a second repository between two commits, read by `git diff --numstat
+# -M` and parsed by numstat_rows (which shares no code with the tracker).
+_NAMES = ("a.txt", "b.txt", "dir/c.txt", "dir/sub/d e.txt", "f\tg.txt")
+_text_lines = st.lists(st.integers(0, 6), min_size=1, max_size=12)
+_fates = st.one_of(
+    st.just(("keep", None)),
+    st.just(("delete", None)),
+    st.tuples(st.just("rewrite"), _text_lines),
+    st.tuples(st.just("move"), st.sampled_from(("moved.txt", "dir/moved.txt", "new dir/m.txt"))),
+)
+
+
+@st.composite
+def sessions(draw: st.DrawFn) -> dict[str, Any]:
+    names = draw(st.lists(st.sampled_from(_NAMES), min_size=1, max_size=5, unique=True))
+    return {
+        "base": {name: draw(_text_lines) for name in names},
+        "fates": {name: draw(_fates) for name in names},
+        "new": draw(st.dictionaries(st.sampled_from(("n1.txt", "dir/n2.txt")), _text_lines)),
+        "binary": draw(st.one_of(st.none(), st.binary(max_size=20))),
+        "commit": draw(st.booleans()),
+        "max_files": draw(st.integers(0, 8)),
+    }
+
+
+def _content(numbers: list[int]) -> str:
+    return "".join(f"line {n}\n" for n in numbers)
+
+
+def _apply(repo: Path, drawn: dict[str, Any]) -> None:
+    moved: set[str] = set()
+    for name, (fate, arg) in drawn["fates"].items():
+        path = repo / name
+        if fate == "delete":
+            path.unlink()
+        elif fate == "rewrite":
+            path.write_text(_content(arg))
+        elif fate == "move" and arg not in moved and not (repo / arg).exists():
+            moved.add(arg)
+            (repo / arg).parent.mkdir(parents=True, exist_ok=True)
+            path.rename(repo / arg)
+    write(repo, {name: _content(numbers) for name, numbers in drawn["new"].items()})
+    if drawn["binary"] is not None:
+        (repo / "blob.bin").write_bytes(b"\0" + drawn["binary"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(drawn=sessions())
+def test_per_file_rows_equal_git_diff_of_the_same_edits(drawn: dict[str, Any]) -> None:
+    base = {name: _content(numbers) for name, numbers in drawn["base"].items()}
+    with tempfile.TemporaryDirectory() as folder:
+        tracked = init_repo(Path(folder) / "tracked", base)
+        tracker = CodeChangeTracker(tracked, max_files=drawn["max_files"])
+
+        def during(ws: Path) -> None:
+            _apply(ws, drawn)
+            if drawn["commit"]:
+                commit(ws, "a commit during the session")
+
+        got = changes(run_session(tracked, during, tracker=tracker))
+
+        by_hand = init_repo(Path(folder) / "by_hand", base)
+        start = commit(by_hand, "session start")
+        _apply(by_hand, drawn)
+        expected = numstat_rows(by_hand, start, commit(by_hand, "session end"))
+
+    cap = drawn["max_files"]
+    assert got["files"] == expected["files"][:cap]
+    assert got["files_truncated"] == (expected["files_changed"] > cap)
+    assert {k: got[k] for k in ("lines_added", "lines_removed", "files_changed")} == {
+        k: expected[k] for k in ("lines_added", "lines_removed", "files_changed")
+    }
 
 
 def test_render_files_lists_counts_binaries_renames_and_what_was_left_out() -> None:
