@@ -114,15 +114,16 @@ def module_of(mutant: str, chosen: list[str]) -> str:
     raise ValueError(f"mutant {mutant} is in none of {chosen}")
 
 
-def prepare(chosen: list[str]) -> None:
-    if WORK.exists():
-        shutil.rmtree(WORK)
+def prepare(chosen: list[str], work: Path = WORK) -> None:
+    """Lay out ``work`` afresh for a mutmut run over the ``chosen`` modules."""
+    if work.exists():
+        shutil.rmtree(work)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules")
     # symlinks=False copies what radium_otel/cli and radium_otel/exporters point to.
-    shutil.copytree(ROOT / "radium_otel", WORK / "radium_otel", ignore=ignore)
-    shutil.copytree(ROOT / "tests", WORK / "tests", ignore=ignore)
-    shutil.copy2(ROOT / "pyproject.toml", WORK / "pyproject.toml")  # pytest's settings
-    shutil.copy2(ROOT / "bench" / "mutation_conftest.py", WORK / "conftest.py")
+    shutil.copytree(ROOT / "radium_otel", work / "radium_otel", ignore=ignore)
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
+    shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")  # pytest's settings
+    shutil.copy2(ROOT / "bench" / "mutation_conftest.py", work / "conftest.py")
     tests = sorted({t for name in chosen for t in MODULES[name].tests})
     only = [f"radium_otel/{MODULES[name].path}" for name in chosen]
     lines = [
@@ -139,7 +140,7 @@ def prepare(chosen: list[str]) -> None:
         "    no:cacheprovider",
         "",
     ]
-    (WORK / "setup.cfg").write_text("\n".join(lines))
+    (work / "setup.cfg").write_text("\n".join(lines))
 
 
 def results() -> dict[str, str]:
