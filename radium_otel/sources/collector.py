@@ -114,6 +114,7 @@ class Collector:
         self._dirty: set[str] = set()
         self._written: dict[str, float] = {}  # session id -> clock of its last checkpoint
         self._lines_known = {s.name: s.lines_known for s in self.sources}
+        self._unjournaled: set[str] = set()  # live sessions `add` keeps out of the journal
         self.accepted = 0
         self.duplicates = 0
         self._next_cleanup = clock() + CLEANUP_EVERY_S
@@ -159,13 +160,24 @@ class Collector:
         message = f"{rejected} records rejected: see the source mapping's rules" if rejected else ""
         return Outcome(rejected, message)
 
-    def add(self, items: list[Item]) -> None:
+    def add(self, items: list[Item], unjournaled: Collection[str] = ()) -> None:
         """Journal and apply items read from a source's transcripts (`rad import`): a
         session the journal holds (seen live, or imported before) is reopened and the
         items join it, counted once by their keys; one stored without a journal is
-        replaced (the transcript holds all of it).
+        replaced (the transcript holds all of it). Sessions in ``unjournaled`` that the
+        journal does not hold stay out of it until they close (transcripts too old for a
+        session to be resumed live before the journal would forget them).
         """
-        self._add(items, [], continue_stored=False)
+        self._add(items, [], continue_stored=False, unjournaled=unjournaled)
+
+    def journaled(self, session_id: str) -> bool:
+        """Whether the journal holds ``session_id`` (its items since it was first seen)."""
+        return self._journal.holds(_key(session_id))
+
+    @property
+    def retention_s(self) -> float:
+        """How long the journal keeps a session nothing was added to."""
+        return max(RETENTION_S, 2 * self.idle_timeout_s)
 
     def _add(
         self,
@@ -173,10 +185,8 @@ class Collector:
         foreign: list[tuple[Mapping[str, Any], Any, Any]],
         *,
         continue_stored: bool,
+        unjournaled: Collection[str] = (),
     ) -> None:
-        rows: dict[str, list[list[Any]]] = {}
-        for item in items:
-            rows.setdefault(_key(item.session_id), []).append(to_row(item))
         with self._lock:
             fresh: set[str] = set()
             for item in list(items):  # a closed session whose events come again: reopened
@@ -185,12 +195,21 @@ class Collector:
                     fresh.add(sid)
                     reopened = self._reopen(sid)
                     if reopened is None and continue_stored:
-                        self._continue(sid, item, items, rows)
+                        self._continue(sid, item, items)
+                    if reopened is None and sid in unjournaled:
+                        self._unjournaled.add(sid)
                     # Live from now on, so that a batch arriving meanwhile joins it.
                     self._live[sid] = reopened or LiveSession(
                         sid, item.source, self._metadata(item)
                     )
+            skip: Collection[str] = ()
+            if self._unjournaled:
+                skip = self._unjournaled.intersection(i.session_id for i in items)
             span_rows = self._spans.rows(foreign) if foreign else {}
+        rows: dict[str, list[list[Any]]] = {}
+        for item in items:
+            if not skip or item.session_id not in skip:
+                rows.setdefault(_key(item.session_id), []).append(to_row(item))
         # On disk before it counts (OSError: nothing applied); the fsync holds only the
         # journal's own lock, not the sessions' (other batches are applied meanwhile).
         self._journal.append({**rows, **span_rows})
@@ -218,9 +237,11 @@ class Collector:
         out: list[tuple[SessionRecord, bool]] = []
         with self._lock:
             closing = [sid for sid in self._live if sid not in active]
-            if closing:
-                self._journal.append({_key(sid): [[_CLOSED]] for sid in closing})
+            marked = [sid for sid in closing if sid not in self._unjournaled]
+            if marked:
+                self._journal.append({_key(sid): [[_CLOSED]] for sid in marked})
             for sid in closing:
+                self._unjournaled.discard(sid)
                 live = self._live.pop(sid)
                 self._last.pop(sid, None)
                 self._dirty.discard(sid)
@@ -270,9 +291,7 @@ class Collector:
             metadata["pid"] = os.getpid()
         return metadata
 
-    def _continue(
-        self, sid: str, item: Item, items: list[Item], rows: dict[str, list[list[Any]]]
-    ) -> None:
+    def _continue(self, sid: str, item: Item, items: list[Item]) -> None:
         """A session stored already but no longer in the journal (closed longer ago than
         `RETENTION_S`): its new events are stored beside it as ``<id>-2`` (``-3``, ...) with
         ``metadata.continues_session_id``, never over it (lock held).
@@ -287,7 +306,6 @@ class Collector:
         first = Item(sid, item.source, None, Describe(((_STORED_AS, stored_as),
                                                        ("continues_session_id", sid))))  # fmt: skip
         items.insert(0, first)
-        rows.setdefault(_key(sid), []).insert(0, to_row(first))
 
     def _reopen(self, sid: str) -> LiveSession | None:
         """A session closed earlier, rebuilt from its journal (None when it has none)."""
@@ -306,7 +324,7 @@ class Collector:
     # --- recovery -----------------------------------------------------------------------------
     def recover(self) -> int:
         """Load what the journal holds of sessions still open (at start); returns how many."""
-        self._journal.forget_older_than(max(RETENTION_S, 2 * self.idle_timeout_s))
+        self._journal.forget_older_than(self.retention_s)
         rows: dict[str, list[list[Any]]] = {}
         for key, row in self._journal.replay():
             rows.setdefault(key, []).append(row)
@@ -338,7 +356,7 @@ class Collector:
         if now >= self._next_cleanup:
             self._next_cleanup = now + CLEANUP_EVERY_S
             with self._lock:
-                self._journal.forget_older_than(max(RETENTION_S, 2 * self.idle_timeout_s))
+                self._journal.forget_older_than(self.retention_s)
         out: list[tuple[SessionRecord, bool]] = []
         with self._lock:
             closing = [

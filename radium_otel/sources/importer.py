@@ -11,6 +11,14 @@ Items go through the collector's journal and live sessions (`Collector.add`): a 
 `rad collect` saw live is joined, not duplicated. Sessions whose files changed in the last
 ``active_after_s`` stay ``active``; the others are stored ``completed``, priced. Transcripts
 are only ever read.
+
+The journal keeps a session for `Collector.retention_s` (two days) after it was last added
+to; reading a file on from an offset relies on it for what came before. So: sessions whose
+transcripts have been quiet for longer than that are not journaled at all (they would be
+forgotten unread, and `rad collect` would store a resumed one beside them as ``<id>-2``
+anyway), and a session the journal does not hold is always read whole — a grown file of
+it from its start, and every other file of it too (a sub-agent's), in the same batch —
+so that the record stored in its place holds all of it.
 """
 
 from __future__ import annotations
@@ -134,37 +142,76 @@ class Importer:
         was_active: dict[str, str] = state.get("active") or {}
         quiet = [sid for sid, where in was_active.items() if not self._recent(where, now)]
         collector.revive(quiet)
+        files_of: dict[str, set[str]] = {}  # session id -> the files that hold it
+        for name, known in seen_files.items():
+            for sid in known.get("sessions", ()) if _valid(known) else ():
+                files_of.setdefault(sid, set()).add(name)
+        whole: set[str] = set()  # files read from their start into `pending`
+        old: set[str] = set()  # sessions of `pending` from transcripts quiet for longer...
+        recent: set[str] = set()  # ... than the journal keeps a session, and the others
+        read: set[str] = set()
+        old_before = now - collector.retention_s
 
         def settle() -> int:
             """Journal what is pending and store every session but the active ones, so that
             memory holds one batch, not the corpus (a session seen again later is reopened
-            from the journal); returns how many stayed active.
+            from the journal, or read whole again); returns how many stayed active.
             """
             nonlocal pending
             if pending:
                 for sid in {item.session_id for item in pending} - counted.keys():
                     stored = (self.store.folder / f"{sid}.json").exists()
                     counted[sid] = "updated" if stored else "new"
-                collector.add(pending)
+                collector.add(pending, unjournaled=old - recent)
                 pending = []
+            whole.clear()
+            old.clear()
+            recent.clear()
             # (active sessions stay live and are written again at each settle: the last
             # one's count is theirs)
             return sum(r.status == "active" for r in collector.settle(active))
+
+        def journaled(sessions: Iterable[str]) -> bool:
+            return all(collector.journaled(sid) for sid in sessions)
+
+        def take(path: Path, known: dict[str, Any] | None) -> None:
+            """Read what is new in ``path`` into `pending`; then, for a session the journal
+            does not hold, every other file of it from its start: a session stored without
+            its journal is replaced by what its transcripts hold, so they must all be read.
+            """
+            before = len(pending)
+            got = self._read_file(path, known, pending, summary, resume=journaled)
+            if got is None:
+                return
+            entry, start = got
+            name = str(path)
+            seen_files[name] = entry
+            if entry["offset"] > start:
+                read.add(name)
+            if start == 0:
+                whole.add(name)
+            sessions = {item.session_id for item in pending[before:]}
+            (old if entry["mtime_ns"] / 1e9 < old_before else recent).update(sessions)
+            if now - entry["mtime_ns"] / 1e9 < self.active_after_s:
+                active.update(entry["sessions"])
+                was_active.update(dict.fromkeys(entry["sessions"], name))
+            for sid in entry["sessions"]:
+                files_of.setdefault(sid, set()).add(name)
+            for sid in sorted(sessions):  # (those new in a file read on: all in what was new)
+                if collector.journaled(sid):
+                    continue
+                for other in sorted(files_of[sid] - whole - {name}):
+                    take(Path(other), None)
 
         for n, path in enumerate(paths):
             if self.progress is not None:
                 self.progress(n, len(paths))
             known = seen_files.get(str(path))
-            entry = self._read_file(path, known if _valid(known) else None, pending, summary)
-            if entry is None:
-                continue
-            seen_files[str(path)] = entry
-            if now - entry["mtime_ns"] / 1e9 < self.active_after_s:
-                active.update(entry["sessions"])
-                was_active.update(dict.fromkeys(entry["sessions"], str(path)))
+            take(path, known if _valid(known) else None)
             if len(pending) >= BATCH_ITEMS:
                 settle()
         summary.sessions_active = settle()
+        summary.files_read = len(read)
         if self.progress is not None:
             self.progress(len(paths), len(paths))
         summary.sessions_new = sum(1 for v in counted.values() if v == "new")
@@ -202,8 +249,12 @@ class Importer:
         known: dict[str, Any] | None,
         out: list[Item],
         summary: ImportSummary,
-    ) -> dict[str, Any] | None:
-        """Read ``path``'s new whole lines into ``out``; its new entry (None: nothing new)."""
+        resume: Callable[[list[str]], bool],
+    ) -> tuple[dict[str, Any], int] | None:
+        """Read ``path``'s new whole lines into ``out``; its new entry and the offset read
+        from (None: nothing new). A file that grew is read on from where the last run
+        stopped if ``resume(its sessions)`` says so, else from its start.
+        """
         try:
             st = path.stat()
         except OSError as exc:
@@ -226,6 +277,7 @@ class Importer:
                     and known["ino"] == st.st_ino
                     and known["head"] == head
                     and known["offset"] <= st.st_size
+                    and resume(known["sessions"])
                 ):
                     offset = known["offset"]  # it grew: read on from there
                     reader_state = known["state"]
@@ -238,7 +290,6 @@ class Importer:
         end = data.rfind(b"\n") + 1  # only whole lines: a line being written waits
         if end < len(data):
             summary.skip("incomplete last line (still being written)")
-        summary.files_read += end > 0
         seen = dict.fromkeys(sessions)
         skips = self.format.skips
         start = 0
@@ -272,7 +323,7 @@ class Importer:
             "offset": offset + end,
             "state": reader_state,
             "sessions": list(seen),
-        }
+        }, offset
 
     # --- state ---------------------------------------------------------------------------------
     def _load_state(self) -> dict[str, Any]:

@@ -116,6 +116,10 @@ class Journal:
         except OSError:
             return []
 
+    def holds(self, key: str) -> bool:
+        """Whether ``key`` has rows on disk (not forgotten)."""
+        return self._path(key).exists()
+
     def replay_one(self, key: str) -> Iterator[tuple[str, list[Any]]]:
         """(key, row) for the rows of ``key`` alone."""
         path = self._path(key)

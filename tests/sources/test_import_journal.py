@@ -1,0 +1,167 @@
+"""`rad import` and the collector's journal: what the journal keeps, and that a session is
+always stored whole, however its transcripts change and whatever the journal still holds.
+
+Transcripts come from the benchmark's generator (`bench/importing.py`, shaped like Claude
+Code 2.1.x's): several sessions, side-chain (sub-agent) work moved into a file of its own as
+Claude Code writes it (``<session>/subagents/agent-*.jsonl``). The oracle is one import of
+the finished transcripts into an empty workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from radium_otel._internal.record import SessionRecord
+from radium_otel._internal.store import SessionStore
+from radium_otel._internal.workspace import sessions_dir
+from radium_otel.sources import importer as importer_module
+from radium_otel.sources.collector import Collector
+from radium_otel.sources.importer import Importer
+from radium_otel.sources.serve import journal_dir
+from radium_otel.sources.transcripts.claude_code import FORMAT
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # `bench` is not an installed package
+
+from bench import importing  # noqa: E402
+
+DAY = 86_400.0
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> list[list[bytes]]:
+    """The lines of 8 generated transcripts, the first with side-chain work."""
+    folder = tmp_path_factory.mktemp("generated")
+    corpus = importing.generate(folder, 8, seed=7, log=lambda _: None)
+    files = [(folder / "projects" / name).read_bytes().splitlines(keepends=True)
+             for name in corpus.files]  # fmt: skip
+    files.sort(key=lambda lines: -sum(b'"isSidechain":true' in line for line in lines))
+    assert any(b'"isSidechain":true' in line for line in files[0])
+    return files
+
+
+def _sid(lines: list[bytes]) -> str:
+    for line in lines:
+        row = json.loads(line)
+        if isinstance(row.get("sessionId"), str):
+            return str(row["sessionId"])
+    raise AssertionError("no session id")
+
+
+def _write(path: Path, lines: list[bytes], age_s: float, mode: str = "wb") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open(mode) as f:
+        f.write(b"".join(lines))
+    when = time.time() - age_s
+    os.utime(path, (when, when))
+
+
+def _split(lines: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """The session's own rows, and its side-chain rows (the sub-agent's file)."""
+    side = [line for line in lines if b'"isSidechain":true' in line]
+    return [line for line in lines if line not in side], side
+
+
+def _import(workspace: Path, projects: Path) -> dict[str, SessionRecord]:
+    Importer(workspace, FORMAT).run([projects])
+    store = SessionStore(sessions_dir(workspace))
+    records = (store.read(p) for p in store.paths())
+    # (when the record was written is the one thing two imports may not share)
+    return {r.id: replace(r, updated_time=r.end_time) for r in records}
+
+
+def _journaled(workspace: Path, sid: str) -> bool:
+    collector = Collector(SessionStore(sessions_dir(workspace)), journal_dir(workspace))
+    return collector.journaled(sid)
+
+
+def _layout(projects: Path, files: list[list[bytes]], age_s: float) -> None:
+    """The first transcript split into the session's file and its sub-agent's, the others
+    whole, every file last written ``age_s`` ago.
+    """
+    main, side = _split(files[0])
+    sid = _sid(files[0])
+    _write(projects / "p" / f"{sid}.jsonl", main, age_s)
+    _write(projects / "p" / sid / "subagents" / "agent-a1.jsonl", side, age_s)
+    for lines in files[1:]:
+        _write(projects / "p" / f"{_sid(lines)}.jsonl", lines, age_s)
+
+
+def test_only_transcripts_recent_enough_to_be_resumed_live_are_journaled(
+    generated: list[list[bytes]], tmp_path: Path
+) -> None:
+    old, recent = generated[1], generated[2]
+    projects = tmp_path / "projects"
+    _write(projects / "p" / f"{_sid(old)}.jsonl", old, 10 * DAY)
+    _write(projects / "p" / f"{_sid(recent)}.jsonl", recent, 3600)
+    records = _import(tmp_path / "ws", projects)
+
+    assert set(records) == {_sid(old), _sid(recent)}
+    assert not _journaled(tmp_path / "ws", _sid(old))
+    assert _journaled(tmp_path / "ws", _sid(recent))
+
+
+@pytest.mark.parametrize("age_s", [10 * DAY, 3600], ids=["old", "recent"])
+def test_a_transcript_that_grew_after_its_journal_was_forgotten_is_read_whole(
+    generated: list[list[bytes]], tmp_path: Path, age_s: float
+) -> None:
+    lines = generated[1]
+    half = len(lines) // 2
+    path = tmp_path / "projects" / "p" / f"{_sid(lines)}.jsonl"
+    _write(path, lines[:half], age_s)
+    _import(tmp_path / "ws", tmp_path / "projects")
+    shutil.rmtree(journal_dir(tmp_path / "ws"), ignore_errors=True)  # (forgotten)
+    _write(path, lines[half:], age_s, mode="ab")
+    grown = _import(tmp_path / "ws", tmp_path / "projects")
+    _write(tmp_path / "whole" / "p" / path.name, lines, age_s)
+    whole = _import(tmp_path / "ws-whole", tmp_path / "whole")
+
+    (record,) = grown.values()
+    (expected,) = whole.values()
+    got, want = record.to_json(), expected.to_json()
+    assert {k: (v, want.get(k)) for k, v in got.items() if v != want.get(k)} == {}
+    assert record.requests > 0 and record.tool_calls > 0
+
+
+@pytest.mark.parametrize("age_s", [10 * DAY, 3600], ids=["old", "recent"])
+def test_a_session_in_two_files_is_whole_when_one_of_them_grows(
+    generated: list[list[bytes]], tmp_path: Path, age_s: float
+) -> None:
+    _layout(tmp_path / "whole", generated, age_s)
+    whole = _import(tmp_path / "ws-whole", tmp_path / "whole")
+    main, side = _split(generated[0])
+    sid = _sid(generated[0])
+    projects = tmp_path / "projects"
+    agent = projects / "p" / sid / "subagents" / "agent-a1.jsonl"
+    _write(projects / "p" / f"{sid}.jsonl", main, age_s)
+    _write(agent, side[: len(side) // 2], age_s)
+    for lines in generated[1:]:
+        _write(projects / "p" / f"{_sid(lines)}.jsonl", lines, age_s)
+    _import(tmp_path / "ws", projects)
+    _write(agent, side[len(side) // 2 :], age_s, mode="ab")  # only the sub-agent's file grows
+    grown = _import(tmp_path / "ws", projects)
+
+    assert grown == whole
+    assert len(whole) == len(generated)
+
+
+def test_a_session_read_in_two_batches_is_stored_whole(
+    generated: list[list[bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _layout(tmp_path / "projects", generated, 10 * DAY)
+    whole = _import(tmp_path / "ws-whole", tmp_path / "projects")
+    # A batch ends after every file: the session's own file and its sub-agent's are read in
+    # different batches (os.walk yields the folder's files before its sub-folders).
+    monkeypatch.setattr(importer_module, "BATCH_ITEMS", 1)
+    batched = _import(tmp_path / "ws", tmp_path / "projects")
+
+    assert batched == whole
+    assert not any(_journaled(tmp_path / "ws", sid) for sid in batched)
