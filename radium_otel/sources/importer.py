@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import orjson
+
 from radium_otel._internal.pricing import CostHook
 from radium_otel._internal.store import SessionStore
 from radium_otel._internal.workspace import sessions_dir
@@ -304,7 +306,7 @@ class Importer:
             if skips(line):
                 continue
             try:
-                row = json.loads(line)
+                row = _parse(line)
             except ValueError:
                 summary.skip("not JSON")
                 continue
@@ -351,6 +353,17 @@ class Importer:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+
+
+def _parse(line: bytes) -> Any:
+    """One JSON line: orjson (~3x the standard library's speed on transcripts), and the
+    standard library for what orjson refuses and it reads (a lone surrogate escaped in a
+    string, an integer beyond 64 bits, NaN); `ValueError` when neither reads it.
+    """
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
 
 
 def _refresh_index(folder: Path) -> None:

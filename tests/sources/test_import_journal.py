@@ -165,3 +165,19 @@ def test_a_session_read_in_two_batches_is_stored_whole(
 
     assert batched == whole
     assert not any(_journaled(tmp_path / "ws", sid) for sid in batched)
+
+
+def test_a_line_only_the_standard_library_reads_is_read_the_same(
+    generated: list[list[bytes]], tmp_path: Path
+) -> None:
+    # A lone surrogate escaped in a string (JavaScript's JSON.stringify writes one for half
+    # an emoji cut off), which orjson refuses: the line is read as Python's json reads it.
+    lines = generated[1]
+    odd = [line.replace(b'"is_error":', b'"note":"\\ud83d","is_error":', 1) for line in lines]
+    assert sum(a != b for a, b in zip(lines, odd, strict=True)) > 1
+    _write(tmp_path / "a" / "p" / "s.jsonl", lines, 10 * DAY)
+    _write(tmp_path / "b" / "p" / "s.jsonl", odd, 10 * DAY)
+    summary = Importer(tmp_path / "ws-b", FORMAT).run([tmp_path / "b"])
+
+    assert summary.skipped == {}
+    assert _import(tmp_path / "ws-b", tmp_path / "b") == _import(tmp_path / "ws-a", tmp_path / "a")
