@@ -4,6 +4,9 @@ mutated package; never collected by the project's own suite.
 Tests that run the installed ``rad`` (the ``rad_exe`` fixture) run the unmutated code in a
 child process: they can kill no mutant, so they are left out. Hypothesis has no deadline:
 mutmut's trampolines make every call slower, and a missed deadline would read as a kill.
+mutmut runs the tests several times in one process (and forks each mutant's run from it), so
+the warnings radium-otel gives once per process are forgotten before each test, as in a fresh
+``pytest`` run.
 """
 
 from __future__ import annotations
@@ -11,8 +14,16 @@ from __future__ import annotations
 import pytest
 from hypothesis import settings
 
+from radium_otel._internal import errors, pricing
+
 settings.register_profile("mutation", deadline=None, database=None, print_blob=False)
 settings.load_profile("mutation")
+
+
+@pytest.fixture(autouse=True)
+def _warnings_given_once_are_forgotten() -> None:
+    errors._reported.clear()
+    pricing._warned.clear()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
