@@ -25,16 +25,18 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar, Final, Protocol
-
-from google.protobuf.message import Message
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 from radium_otel._internal.errors import log_internal_error
 from radium_otel._internal.record import SessionRecord
 from radium_otel._internal.store import SessionStore, is_safe_id
-from radium_otel.sources import otlp
 from radium_otel.sources.events import Describe, Item, LiveSession, from_row, to_row
 from radium_otel.sources.journal import Journal
+
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
+
+    from radium_otel.sources.genai import SpanReplay
 
 __all__ = ["DEFAULT_IDLE_TIMEOUT_S", "Collector", "Outcome", "Source"]
 
@@ -102,7 +104,7 @@ class Collector:
         self.received_by = received_by
         self.bulk = bulk  # `rad import`: no fsync per batch or record (see `SessionStore.write`)
         self.idle_timeout_s = idle_timeout_s
-        self.sources = list(default_sources() if sources is None else sources)
+        self._sources = None if sources is None else list(sources)
         self._finish = finish
         self._time_ns = time_ns
         self._clock = clock
@@ -113,14 +115,28 @@ class Collector:
         self._last: dict[str, float] = {}  # session id -> clock of its last item
         self._dirty: set[str] = set()
         self._written: dict[str, float] = {}  # session id -> clock of its last checkpoint
-        self._lines_known = {s.name: s.lines_known for s in self.sources}
         self._unjournaled: set[str] = set()  # live sessions `add` keeps out of the journal
         self.accepted = 0
         self.duplicates = 0
         self._next_cleanup = clock() + CLEANUP_EVERY_S
-        from radium_otel.sources.genai import SpanReplay
+        self._span_replay: SpanReplay | None = None
 
-        self._spans = SpanReplay(self._journal, idle_timeout_s, clock)
+    # (The mappings, OTLP decoding and span replay are loaded when first needed: `rad import`
+    # of nothing new needs none of them, ~50 ms of imports.)
+    @property
+    def sources(self) -> list[Source]:
+        """The sources recognised, in the order they are tried."""
+        if self._sources is None:
+            self._sources = default_sources()
+        return self._sources
+
+    @property
+    def _spans(self) -> SpanReplay:
+        if self._span_replay is None:
+            from radium_otel.sources.genai import SpanReplay
+
+            self._span_replay = SpanReplay(self._journal, self.idle_timeout_s, self._clock)
+        return self._span_replay
 
     # --- intake -----------------------------------------------------------------------------
     def ingest(self, signal: str, request: Message) -> Outcome:
@@ -129,6 +145,8 @@ class Collector:
         Raises `OSError` when the journal cannot be written: nothing is acknowledged that
         is not on disk.
         """
+        from radium_otel.sources import otlp
+
         items: list[Item] = []
         rejected = 0
         foreign: list[tuple[Mapping[str, Any], Any, Any]] = []
@@ -390,7 +408,8 @@ class Collector:
             self._write(record, final=final)
 
     def _record(self, live: LiveSession, status: str, now_ns: int) -> SessionRecord:
-        return live.record(status, now_ns, lines_known=self._lines_known.get(live.source, False))
+        known = next((s.lines_known for s in self.sources if s.name == live.source), False)
+        return live.record(status, now_ns, lines_known=known)
 
     def _write(self, record: SessionRecord, *, final: bool) -> SessionRecord:
         """Store ``record`` (priced when final); a disk error is logged, never raised.
@@ -452,6 +471,8 @@ def _safe(session_id: str) -> str:
 
 
 def _first_event(records: Iterable[Any]) -> str | None:
+    from radium_otel.sources import otlp
+
     for record in records:
         for kv in record.attributes:
             if kv.key == "event.name":

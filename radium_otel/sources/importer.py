@@ -41,7 +41,7 @@ from radium_otel._internal.store import SessionStore
 from radium_otel._internal.workspace import sessions_dir
 from radium_otel.sources.collector import Collector
 from radium_otel.sources.events import Item
-from radium_otel.sources.serve import journal_dir
+from radium_otel.sources.journal import journal_dir
 from radium_otel.sources.transcripts import Format, Skip
 
 __all__ = ["ACTIVE_AFTER_S", "ImportSummary", "Importer"]
@@ -125,7 +125,6 @@ class Importer:
         started = time.perf_counter()
         summary = ImportSummary(self.format.name)
         state = self._load_state()
-        seen_files: dict[str, Any] = state["files"]
         paths = self._paths(roots, summary)
         summary.files = len(paths)
         collector = Collector(
@@ -135,93 +134,29 @@ class Importer:
             received_by="rad import",
             bulk=True,
         )
-        active: set[str] = set()
-        pending: list[Item] = []
-        counted: dict[str, str] = {}  # session id -> "new" | "updated" (first seen this run)
-        now = time.time()
+        batch = _Batch(self, collector, state["files"], summary)
         # Sessions stored active by an earlier run whose transcripts have gone quiet since
         # (unchanged, so not read again): closed now, from the journal.
         was_active: dict[str, str] = state.get("active") or {}
-        quiet = [sid for sid, where in was_active.items() if not self._recent(where, now)]
+        quiet = [sid for sid, where in was_active.items() if not self._recent(where, batch.now)]
         collector.revive(quiet)
-        files_of: dict[str, set[str]] = {}  # session id -> the files that hold it
-        for name, known in seen_files.items():
-            for sid in known.get("sessions", ()) if _valid(known) else ():
-                files_of.setdefault(sid, set()).add(name)
-        whole: set[str] = set()  # files read from their start into `pending`
-        old: set[str] = set()  # sessions of `pending` from transcripts quiet for longer...
-        recent: set[str] = set()  # ... than the journal keeps a session, and the others
-        read: set[str] = set()
-        old_before = now - collector.retention_s
-
-        def settle() -> int:
-            """Journal what is pending and store every session but the active ones, so that
-            memory holds one batch, not the corpus (a session seen again later is reopened
-            from the journal, or read whole again); returns how many stayed active.
-            """
-            nonlocal pending
-            if pending:
-                for sid in {item.session_id for item in pending} - counted.keys():
-                    stored = (self.store.folder / f"{sid}.json").exists()
-                    counted[sid] = "updated" if stored else "new"
-                collector.add(pending, unjournaled=old - recent)
-                pending = []
-            whole.clear()
-            old.clear()
-            recent.clear()
-            # (active sessions stay live and are written again at each settle: the last
-            # one's count is theirs)
-            return sum(r.status == "active" for r in collector.settle(active))
-
-        def journaled(sessions: Iterable[str]) -> bool:
-            return all(collector.journaled(sid) for sid in sessions)
-
-        def take(path: Path, known: dict[str, Any] | None) -> None:
-            """Read what is new in ``path`` into `pending`; then, for a session the journal
-            does not hold, every other file of it from its start: a session stored without
-            its journal is replaced by what its transcripts hold, so they must all be read.
-            """
-            before = len(pending)
-            got = self._read_file(path, known, pending, summary, resume=journaled)
-            if got is None:
-                return
-            entry, start = got
-            name = str(path)
-            seen_files[name] = entry
-            if entry["offset"] > start:
-                read.add(name)
-            if start == 0:
-                whole.add(name)
-            sessions = {item.session_id for item in pending[before:]}
-            (old if entry["mtime_ns"] / 1e9 < old_before else recent).update(sessions)
-            if now - entry["mtime_ns"] / 1e9 < self.active_after_s:
-                active.update(entry["sessions"])
-                was_active.update(dict.fromkeys(entry["sessions"], name))
-            for sid in entry["sessions"]:
-                files_of.setdefault(sid, set()).add(name)
-            for sid in sorted(sessions):  # (those new in a file read on: all in what was new)
-                if collector.journaled(sid):
-                    continue
-                for other in sorted(files_of[sid] - whole - {name}):
-                    take(Path(other), None)
-
-        for n, path in enumerate(paths):
+        for n, name in enumerate(paths):
             if self.progress is not None:
                 self.progress(n, len(paths))
-            known = seen_files.get(str(path))
-            take(path, known if _valid(known) else None)
-            if len(pending) >= BATCH_ITEMS:
-                settle()
-        summary.sessions_active = settle()
-        summary.files_read = len(read)
+            batch.take(name, state["files"].get(name))
+            if len(batch.pending) >= BATCH_ITEMS:
+                batch.settle()
+        summary.sessions_active = batch.settle()
+        summary.files_read = len(batch.read)
         if self.progress is not None:
             self.progress(len(paths), len(paths))
-        summary.sessions_new = sum(1 for v in counted.values() if v == "new")
-        summary.sessions_updated = len(counted) - summary.sessions_new
+        summary.sessions_new = sum(1 for v in batch.counted.values() if v == "new")
+        summary.sessions_updated = len(batch.counted) - summary.sessions_new
         if summary.files_read or quiet or not self.state_path.exists():
             os.sync()  # the journal and the records on disk before the progress relying on them
             _refresh_index(self.store.folder)
-            state["active"] = {sid: where for sid, where in was_active.items() if sid in active}
+            was_active.update(batch.was_active)
+            state["active"] = {s: f for s, f in was_active.items() if s in batch.active}
             self._save_state(state)
         summary.seconds = time.perf_counter() - started
         return summary
@@ -234,8 +169,8 @@ class Importer:
             return False
 
     # --- files ---------------------------------------------------------------------------------
-    def _paths(self, roots: Iterable[Path], summary: ImportSummary) -> list[Path]:
-        found: list[Path] = []
+    def _paths(self, roots: Iterable[Path], summary: ImportSummary) -> list[str]:
+        found: list[str] = []
         for root in roots:
             try:
                 if not root.exists():
@@ -247,29 +182,28 @@ class Importer:
 
     def _read_file(
         self,
-        path: Path,
-        known: dict[str, Any] | None,
+        name: str,
+        known: Any,
         out: list[Item],
         summary: ImportSummary,
         resume: Callable[[list[str]], bool],
     ) -> tuple[dict[str, Any], int] | None:
-        """Read ``path``'s new whole lines into ``out``; its new entry and the offset read
-        from (None: nothing new). A file that grew is read on from where the last run
-        stopped if ``resume(its sessions)`` says so, else from its start.
+        """Read file ``name``'s new whole lines into ``out``; its new entry and the offset
+        read from (None: nothing new). ``known`` is its entry from the last run (anything:
+        checked here). A file that grew is read on from where the last run stopped if
+        ``resume(its sessions)`` says so, else from its start.
         """
         try:
-            st = path.stat()
+            st = os.stat(name)
         except OSError as exc:
-            summary.problems.append((str(path), _reason(exc)))
+            summary.problems.append((name, _reason(exc)))
             return None
-        if known is not None and (
-            known["size"] == st.st_size
-            and known["mtime_ns"] == st.st_mtime_ns
-            and known["ino"] == st.st_ino
-        ):
-            return None  # unchanged: not even opened
+        if _unchanged(known, st):
+            return None  # not even opened
+        if not _valid(known):
+            known = None
         try:
-            with open(path, "rb") as f:
+            with open(name, "rb") as f:
                 head = hashlib.sha256(f.read(HEAD_BYTES)).hexdigest()
                 offset = 0
                 reader_state: dict[str, Any] = {}
@@ -287,8 +221,9 @@ class Importer:
                 f.seek(offset)
                 data = f.read(st.st_size - offset)
         except OSError as exc:
-            summary.problems.append((str(path), _reason(exc)))
+            summary.problems.append((name, _reason(exc)))
             return None
+        path = Path(name)
         end = data.rfind(b"\n") + 1  # only whole lines: a line being written waits
         if end < len(data):
             summary.skip("incomplete last line (still being written)")
@@ -330,7 +265,7 @@ class Importer:
     # --- state ---------------------------------------------------------------------------------
     def _load_state(self) -> dict[str, Any]:
         try:
-            data = json.loads(self.state_path.read_text())
+            data = orjson.loads(self.state_path.read_bytes())
         except (OSError, ValueError):
             return {"version": _VERSION, "files": {}}
         if not isinstance(data, dict) or data.get("version") != _VERSION:
@@ -355,6 +290,95 @@ class Importer:
                 tmp.unlink()
 
 
+class _Batch:
+    """The items of one import read so far and not yet stored, and what it has counted.
+
+    A session the journal does not hold is read whole: a grown file of it from its start,
+    and every other file of it in the same batch (see the module docstring).
+    """
+
+    def __init__(
+        self,
+        importer: Importer,
+        collector: Collector,
+        files: dict[str, Any],
+        summary: ImportSummary,
+    ) -> None:
+        self.importer = importer
+        self.collector = collector
+        self.files = files  # file -> its entry, from the last run and updated by this one
+        self.summary = summary
+        self.now = time.time()
+        self.old_before = self.now - collector.retention_s
+        self.pending: list[Item] = []
+        self.counted: dict[str, str] = {}  # session id -> "new" | "updated" (first seen)
+        self.active: set[str] = set()  # sessions whose files changed a moment ago
+        self.was_active: dict[str, str] = {}  # ... -> one of those files
+        self.read: set[str] = set()  # files with new lines
+        self.whole: set[str] = set()  # files read from their start into `pending`
+        self.old: set[str] = set()  # sessions of `pending` from transcripts quiet for...
+        self.recent: set[str] = set()  # ... longer than the journal keeps one, and others
+        self._files_of: dict[str, set[str]] | None = None
+
+    def files_of(self, sid: str) -> set[str]:
+        """The files known to hold session ``sid``."""
+        if self._files_of is None:  # (made when first needed: a re-import seldom does)
+            self._files_of = {}
+            for name, entry in self.files.items():
+                for s in entry["sessions"] if _valid(entry) else ():
+                    self._files_of.setdefault(s, set()).add(name)
+        return self._files_of.get(sid, set())
+
+    def _holds(self, sessions: Iterable[str]) -> bool:
+        return all(self.collector.journaled(sid) for sid in sessions)
+
+    def take(self, name: str, known: Any) -> None:
+        """Read what is new in file ``name`` (``known``: its entry from the last run) into
+        `pending`, and every other file of a session the journal does not hold.
+        """
+        before = len(self.pending)
+        got = self.importer._read_file(name, known, self.pending, self.summary, self._holds)
+        if got is None:
+            return
+        entry, start = got
+        self.files[name] = entry
+        if self._files_of is not None:
+            for sid in entry["sessions"]:
+                self._files_of.setdefault(sid, set()).add(name)
+        if entry["offset"] > start:
+            self.read.add(name)
+        if start == 0:
+            self.whole.add(name)
+        mtime = entry["mtime_ns"] / 1e9
+        sessions = {item.session_id for item in self.pending[before:]}
+        (self.old if mtime < self.old_before else self.recent).update(sessions)
+        if self.now - mtime < self.importer.active_after_s:
+            self.active.update(entry["sessions"])
+            self.was_active.update(dict.fromkeys(entry["sessions"], name))
+        for sid in sorted(sessions):  # (those new in a file read on: all in what was new)
+            if not self.collector.journaled(sid):
+                for other in sorted(self.files_of(sid) - self.whole - {name}):
+                    self.take(other, None)
+
+    def settle(self) -> int:
+        """Journal what is pending and store every session but the active ones, so that
+        memory holds one batch, not the corpus (a session seen again later is reopened from
+        the journal, or read whole again); returns how many stayed active.
+        """
+        if self.pending:
+            for sid in {item.session_id for item in self.pending} - self.counted.keys():
+                stored = (self.importer.store.folder / f"{sid}.json").exists()
+                self.counted[sid] = "updated" if stored else "new"
+            self.collector.add(self.pending, unjournaled=self.old - self.recent)
+            self.pending = []
+        self.whole.clear()
+        self.old.clear()
+        self.recent.clear()
+        # (active sessions stay live and are written again at each settle: the last one's
+        # count is theirs)
+        return sum(r.status == "active" for r in self.collector.settle(self.active))
+
+
 def _parse(line: bytes) -> Any:
     """One JSON line: orjson (~3x the standard library's speed on transcripts), and the
     standard library for what orjson refuses and it reads (a lone surrogate escaped in a
@@ -377,6 +401,18 @@ def _refresh_index(folder: Path) -> None:
             index.refresh()
     except (IndexUnavailable, OSError):
         pass  # (`rad stats` rebuilds or reads the files itself)
+
+
+def _unchanged(entry: Any, st: os.stat_result) -> bool:
+    """Whether a remembered file entry says the file is as it was (same inode, size, mtime)."""
+    try:
+        return bool(
+            entry["size"] == st.st_size
+            and entry["mtime_ns"] == st.st_mtime_ns
+            and entry["ino"] == st.st_ino
+        )
+    except (TypeError, KeyError, IndexError):
+        return False
 
 
 def _valid(entry: Any) -> bool:

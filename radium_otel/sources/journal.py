@@ -21,10 +21,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Journal"]
+from radium_otel._internal.workspace import sessions_dir
+
+__all__ = ["Journal", "journal_dir"]
 
 logger = logging.getLogger("radium_otel")
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
+def journal_dir(workspace: Path) -> Path:
+    """Where the collector of ``workspace`` keeps its journal."""
+    return sessions_dir(workspace).parent / "collector"
 
 
 class Journal:

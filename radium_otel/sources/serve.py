@@ -22,6 +22,7 @@ from radium_otel._internal.store import SessionStore
 from radium_otel._internal.workspace import sessions_dir
 from radium_otel.sources.collector import Collector
 from radium_otel.sources.forward import Forwarder
+from radium_otel.sources.journal import journal_dir
 from radium_otel.sources.receiver import LOOPBACK, Receiver
 
 __all__ = ["CLIS", "CollectorBusy", "journal_dir", "serve", "setup_text"]
@@ -32,11 +33,6 @@ CLIS: Final = ("claude-code", "codex", "gemini-cli")
 
 class CollectorBusy(Exception):
     """Another `rad collect` runs on this workspace."""
-
-
-def journal_dir(workspace: Path) -> Path:
-    """Where the collector of ``workspace`` keeps its journal."""
-    return sessions_dir(workspace).parent / "collector"
 
 
 def serve(

@@ -10,13 +10,14 @@ file that grew is read from where the last import stopped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from radium_otel.sources.events import Item
 
-__all__ = ["FORMATS", "Format", "Skip"]
+__all__ = ["FORMATS", "Format", "Skip", "walk"]
 
 
 class Skip(Exception):
@@ -31,8 +32,10 @@ class Format(Protocol):
     def default_roots(self) -> list[Path]:
         """Where the CLI keeps its transcripts by default (environment variables first)."""
 
-    def files(self, root: Path) -> Iterator[Path]:
-        """The transcript files under ``root`` (or ``root`` itself, a file)."""
+    def files(self, root: Path) -> Iterator[str]:
+        """The transcript files under ``root`` (or ``root`` itself, a file), as `walk`
+        gives them.
+        """
 
     def skips(self, line: bytes) -> bool:
         """Whether a raw line is, without parsing it, a record type the reader ignores."""
@@ -41,6 +44,21 @@ class Format(Protocol):
         """Add the items of one parsed line to ``out``; `Skip` with a reason for a line that
         is not used. ``state`` is the file's reader state (JSON-able, saved between runs).
         """
+
+
+def walk(root: Path, wanted: Callable[[str, str], bool]) -> Iterator[str]:
+    """The files under ``root`` for which ``wanted(folder, name)``, folders in name order,
+    not following links to folders; ``root`` itself when it is not a folder. Paths are
+    strings: an import looks at tens of thousands of them and opens few.
+    """
+    if not root.is_dir():
+        yield str(root)
+        return
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in sorted(names):
+            if wanted(folder, name):
+                yield os.path.join(folder, name)
 
 
 def formats() -> dict[str, Format]:

@@ -34,7 +34,7 @@ from typing import Any, ClassVar, Final
 
 from radium_otel._internal.usage import usage_from_response
 from radium_otel.sources.events import Decision, Item, Lines, Request, Seen, ToolRun, model_call
-from radium_otel.sources.transcripts import Skip
+from radium_otel.sources.transcripts import Skip, walk
 
 __all__ = ["FORMAT", "ClaudeCodeTranscripts", "parse_time"]
 
@@ -68,18 +68,9 @@ class ClaudeCodeTranscripts:
             bases = [home / ".claude", home / ".config" / "claude"]
         return [base / "projects" for base in bases]
 
-    def files(self, root: Path) -> Iterator[Path]:
-        """Every ``*.jsonl`` under ``root`` (sub-agents' files included), not following
-        links to folders.
-        """
-        if not root.is_dir():
-            yield root
-            return
-        for folder, dirs, names in os.walk(root):
-            dirs.sort()
-            for name in sorted(names):
-                if name.endswith(".jsonl"):
-                    yield Path(folder) / name
+    def files(self, root: Path) -> Iterator[str]:
+        """Every ``*.jsonl`` under ``root`` (sub-agents' files included)."""
+        return walk(root, lambda _, name: name.endswith(".jsonl"))
 
     def skips(self, line: bytes) -> bool:
         """Rows of an ignored type, told by their first key (Claude Code writes ``type``

@@ -63,7 +63,7 @@ from radium_otel.sources.events import (
     ToolRun,
     model_call,
 )
-from radium_otel.sources.transcripts import Skip
+from radium_otel.sources.transcripts import Skip, walk
 from radium_otel.sources.transcripts.claude_code import parse_time
 
 __all__ = ["FORMAT", "CodexTranscripts"]
@@ -99,16 +99,9 @@ class CodexTranscripts:
         home = Path(configured).expanduser() if configured else Path.home() / ".codex"
         return [home / "sessions"]
 
-    def files(self, root: Path) -> Iterator[Path]:
-        """Every ``rollout-*.jsonl`` under ``root``, not following links to folders."""
-        if not root.is_dir():
-            yield root
-            return
-        for folder, dirs, names in os.walk(root):
-            dirs.sort()
-            for name in sorted(names):
-                if name.startswith("rollout-") and name.endswith(".jsonl"):
-                    yield Path(folder) / name
+    def files(self, root: Path) -> Iterator[str]:
+        """Every ``rollout-*.jsonl`` under ``root``."""
+        return walk(root, lambda _, name: name.startswith("rollout-") and name.endswith(".jsonl"))
 
     def skips(self, line: bytes) -> bool:
         """No line is skipped unparsed."""

@@ -46,7 +46,7 @@ from typing import Any, ClassVar, Final
 
 from radium_otel._internal.usage import usage_from_counts
 from radium_otel.sources.events import Decision, Item, Lines, Request, Seen, ToolRun, model_call
-from radium_otel.sources.transcripts import Skip
+from radium_otel.sources.transcripts import Skip, walk
 from radium_otel.sources.transcripts.claude_code import parse_time
 
 __all__ = ["FORMAT", "GeminiCliTranscripts"]
@@ -72,21 +72,9 @@ class GeminiCliTranscripts:
         home = Path(configured).expanduser() if configured else Path.home()
         return [home / ".gemini" / "tmp"]
 
-    def files(self, root: Path) -> Iterator[Path]:
-        """Every ``*.jsonl`` in a ``chats`` folder under ``root`` (sub-agents' included), not
-        following links to folders.
-        """
-        if not root.is_dir():
-            yield root
-            return
-        for folder, dirs, names in os.walk(root):
-            dirs.sort()
-            here = Path(folder)
-            if "chats" not in (here.name, here.parent.name):
-                continue
-            for name in sorted(names):
-                if name.endswith(".jsonl"):
-                    yield here / name
+    def files(self, root: Path) -> Iterator[str]:
+        """Every ``*.jsonl`` in a ``chats`` folder under ``root`` (sub-agents' included)."""
+        return walk(root, _in_chats)
 
     def skips(self, line: bytes) -> bool:
         """No line is skipped unparsed."""
@@ -209,3 +197,9 @@ def _count(value: Any) -> int:
 
 
 FORMAT: Final = GeminiCliTranscripts()
+
+
+def _in_chats(folder: str, name: str) -> bool:
+    """A session file: ``chats/*.jsonl``, or a sub-agent's, ``chats/<session>/*.jsonl``."""
+    parent, here = os.path.split(folder)
+    return name.endswith(".jsonl") and "chats" in (here, os.path.basename(parent))
