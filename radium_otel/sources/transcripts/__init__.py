@@ -37,6 +37,11 @@ class Format(Protocol):
         gives them.
         """
 
+    def group(self, name: str) -> str:
+        """What the files that may hold the same session as file ``name`` share (one
+        process reads them, in a parallel import: a session in two groups is read again).
+        """
+
     def skips(self, line: bytes) -> bool:
         """Whether a raw line is, without parsing it, a record type the reader ignores."""
 

@@ -72,6 +72,15 @@ class ClaudeCodeTranscripts:
         """Every ``*.jsonl`` under ``root`` (sub-agents' files included)."""
         return walk(root, lambda _, name: name.endswith(".jsonl"))
 
+    def group(self, name: str) -> str:
+        """The project's folder (``<project>/<session>.jsonl``, and a sub-agent's
+        ``<project>/<session>/subagents/*.jsonl``).
+        """
+        folder = os.path.dirname(name)
+        if os.path.basename(folder) == "subagents":
+            return os.path.dirname(os.path.dirname(folder))
+        return folder
+
     def skips(self, line: bytes) -> bool:
         """Rows of an ignored type, told by their first key (Claude Code writes ``type``
         first in those rows) without parsing them: the request blobs are the largest rows.

@@ -103,6 +103,10 @@ class CodexTranscripts:
         """Every ``rollout-*.jsonl`` under ``root``."""
         return walk(root, lambda _, name: name.startswith("rollout-") and name.endswith(".jsonl"))
 
+    def group(self, name: str) -> str:
+        """The day's folder (``sessions/YYYY/MM/DD``: a session is one rollout file)."""
+        return os.path.dirname(name)
+
     def skips(self, line: bytes) -> bool:
         """No line is skipped unparsed."""
         return False

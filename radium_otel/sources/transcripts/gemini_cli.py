@@ -76,6 +76,11 @@ class GeminiCliTranscripts:
         """Every ``*.jsonl`` in a ``chats`` folder under ``root`` (sub-agents' included)."""
         return walk(root, _in_chats)
 
+    def group(self, name: str) -> str:
+        """The ``chats`` folder (a sub-agent's files are in a folder of it)."""
+        folder = os.path.dirname(name)
+        return folder if os.path.basename(folder) == "chats" else os.path.dirname(folder)
+
     def skips(self, line: bytes) -> bool:
         """No line is skipped unparsed."""
         return False

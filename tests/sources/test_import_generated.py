@@ -1,5 +1,6 @@
-"""`rad import` and the collector's journal: what the journal keeps, and that a session is
-always stored whole, however its transcripts change and whatever the journal still holds.
+"""`rad import` on generated transcripts: what the journal keeps; a session always stored
+whole, however its transcripts change and whatever the journal still holds; an import in
+several processes storing exactly what one process stores.
 
 Transcripts come from the benchmark's generator (`bench/importing.py`, shaped like Claude
 Code 2.1.x's): several sessions, side-chain (sub-agent) work moved into a file of its own as
@@ -70,8 +71,8 @@ def _split(lines: list[bytes]) -> tuple[list[bytes], list[bytes]]:
     return [line for line in lines if line not in side], side
 
 
-def _import(workspace: Path, projects: Path) -> dict[str, SessionRecord]:
-    Importer(workspace, FORMAT).run([projects])
+def _import(workspace: Path, projects: Path, workers: int = 1) -> dict[str, SessionRecord]:
+    Importer(workspace, FORMAT, workers=workers, parallel_from_bytes=0).run([projects])
     store = SessionStore(sessions_dir(workspace))
     records = (store.read(p) for p in store.paths())
     # (when the record was written is the one thing two imports may not share)
@@ -181,3 +182,68 @@ def test_a_line_only_the_standard_library_reads_is_read_the_same(
 
     assert summary.skipped == {}
     assert _import(tmp_path / "ws-b", tmp_path / "b") == _import(tmp_path / "ws-a", tmp_path / "a")
+
+
+def _spread(projects: Path, files: list[list[bytes]], age_s: float) -> None:
+    """The transcripts in four project folders; the first session's sub-agent file in a
+    folder other than its own (a session two groups hold).
+    """
+    main, side = _split(files[0])
+    sid = _sid(files[0])
+    _write(projects / "p0" / f"{sid}.jsonl", main, age_s)
+    _write(projects / "p3" / sid / "subagents" / "agent-a1.jsonl", side, age_s)
+    for n, lines in enumerate(files[1:], start=1):
+        _write(projects / f"p{n % 4}" / f"{_sid(lines)}.jsonl", lines, age_s)
+
+
+@pytest.mark.parametrize("age_s", [10 * DAY, 3600], ids=["old", "recent"])
+def test_an_import_in_two_processes_stores_what_one_process_stores(
+    generated: list[list[bytes]], tmp_path: Path, age_s: float
+) -> None:
+    _spread(tmp_path / "projects", generated, age_s)
+    one = Importer(tmp_path / "one", FORMAT, workers=1).run([tmp_path / "projects"])
+    two = Importer(tmp_path / "two", FORMAT, workers=2, parallel_from_bytes=0).run(
+        [tmp_path / "projects"]
+    )
+    store_one = SessionStore(sessions_dir(tmp_path / "one"))
+    store_two = SessionStore(sessions_dir(tmp_path / "two"))
+
+    def records(store: SessionStore) -> dict[str, dict[str, object]]:
+        out = {}
+        for p in store.paths():
+            r = store.read(p)
+            out[r.id] = replace(r, updated_time=r.end_time).to_json()
+        return out
+
+    assert records(store_two) == records(store_one)
+    assert len(records(store_one)) == len(generated)
+    assert (two.files, two.files_read, two.sessions_new, two.sessions_updated) == (
+        one.files, one.files_read, one.sessions_new, one.sessions_updated)  # fmt: skip
+    assert two.lines > one.lines  # (the session in two groups was read again, whole)
+    again = Importer(tmp_path / "two", FORMAT, workers=2, parallel_from_bytes=0).run(
+        [tmp_path / "projects"]
+    )
+    assert (again.files_read, again.lines, again.sessions_new, again.sessions_updated) == (
+        0, 0, 0, 0)  # fmt: skip
+
+
+def test_a_transcript_grown_after_a_parallel_import_is_read_on(
+    generated: list[list[bytes]], tmp_path: Path
+) -> None:
+    _spread(tmp_path / "whole", generated, 3600)
+    whole = _import(tmp_path / "ws-whole", tmp_path / "whole")
+    lines = generated[1]
+    path = tmp_path / "projects" / "p1" / f"{_sid(lines)}.jsonl"
+    _spread(tmp_path / "projects", generated, 3600)
+    half = len(lines) // 2
+    _write(path, lines[:half], 3600)
+    _import(tmp_path / "ws", tmp_path / "projects", workers=2)
+    _write(path, lines[half:], 3600, mode="ab")
+    summary = Importer(tmp_path / "ws", FORMAT, workers=2, parallel_from_bytes=0).run(
+        [tmp_path / "projects"]
+    )
+    store = SessionStore(sessions_dir(tmp_path / "ws"))
+    grown = {r.id: replace(r, updated_time=r.end_time) for r in map(store.read, store.paths())}
+
+    assert summary.lines == len(lines) - half  # (journaled: read on from the offset)
+    assert grown == whole
