@@ -38,7 +38,7 @@ import os
 import sqlite3
 import stat as stat_module
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -60,6 +60,7 @@ __all__ = [
     "ToolFacts",
     "effective_status",
     "facts_from_record",
+    "index_many",
     "index_path",
     "index_written",
     "merge_models",
@@ -798,20 +799,33 @@ def index_written(sessions_folder: Path, record: SessionRecord, path: Path, st: 
     ``st`` is the identity of the version this writer wrote (taken before the rename), so a
     concurrent writer of the same file leaves a row whose stat tells it apart from the disk.
     """
+    index_many(sessions_folder, [(record, path, st)])
+
+
+def index_many(
+    sessions_folder: Path, written: Sequence[tuple[SessionRecord, Path, FileStat]]
+) -> None:
+    """`index_written` for several files, in one transaction (`rad import`); never raises."""
+    if not written:
+        return
     index = index_path(sessions_folder)
     try:
-        try:
-            # Through from_json, as a reader would see the file: a record the reader refuses
-            # (say, a NaN written by a bug) is skipped here too.
-            facts: SessionFacts | str = facts_from_record(
-                SessionRecord.from_json(record.to_json()), path.name
-            )
-        except RecordError as exc:
-            facts = str(exc)
+        rows: list[tuple[str, FileStat, SessionFacts | str]] = []
+        for record, path, st in written:
+            try:
+                # Through from_json, as a reader would see the file: a record the reader
+                # refuses (say, a NaN written by a bug) is skipped here too.
+                facts: SessionFacts | str = facts_from_record(
+                    SessionRecord.from_json(record.to_json()), path.name
+                )
+            except RecordError as exc:
+                facts = str(exc)
+            rows.append((path.name, st, facts))
         conn = _connect(index, create=True)
         try:
             with _immediate(conn):
-                _put(conn, path.name, st, facts)
+                for name, st, facts in rows:
+                    _put(conn, name, st, facts)
         finally:
             conn.close()
     except (sqlite3.Error, OSError, IndexUnavailable, _OtherSchema) as exc:

@@ -57,14 +57,15 @@ class SessionStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._unindexed: list[tuple[SessionRecord, Path, os.stat_result]] = []  # (bulk)
 
     # --- writing -------------------------------------------------------------------------
     def write(self, record: SessionRecord, *, exclusive: bool = False, bulk: bool = False) -> Path:
         """Atomically write ``record``; raises `OSError` when the disk refuses.
 
-        ``bulk`` (`rad import`, thousands of records in a row): no fsync and no index
-        update per record; the writer syncs once (``os.sync``) and refreshes the index at
-        the end.
+        ``bulk`` (`rad import`, thousands of records in a row): no fsync, and the index
+        is updated for many records at once (`index_bulk`); the writer syncs once
+        (``os.sync``) at the end.
 
         With ``exclusive`` the file must not exist yet (`FileExistsError` otherwise): the
         check and the creation are one atomic step, so of several processes claiming the
@@ -116,16 +117,23 @@ class SessionStore:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        if not bulk:
+        if bulk:
+            self._unindexed.append((record, target, written))
+        else:
             self._fsync_folder()
-            self._index(record, target, written)
+            self._index([(record, target, written)])
         return target
 
-    def _index(self, record: SessionRecord, target: Path, written: os.stat_result) -> None:
-        """Keep the session index in step with the file just written (never fails the write)."""
-        from radium_otel._internal.index import FileStat, index_written  # sqlite3 on first write
+    def index_bulk(self) -> None:
+        """Index the records written in bulk since the last call (never fails)."""
+        written, self._unindexed = self._unindexed, []
+        self._index(written)
 
-        index_written(self.folder, record, target, FileStat.of(written))
+    def _index(self, written: list[tuple[SessionRecord, Path, os.stat_result]]) -> None:
+        """Keep the session index in step with files just written (never fails the write)."""
+        from radium_otel._internal.index import FileStat, index_many  # sqlite3 on first write
+
+        index_many(self.folder, [(r, target, FileStat.of(st)) for r, target, st in written])
 
     def _ensure_folder(self) -> None:
         for folder in (self.folder.parent.parent, self.folder.parent, self.folder):

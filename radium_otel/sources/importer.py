@@ -470,6 +470,7 @@ class _Batch:
         self.recent.clear()
         # (active sessions stay live, written again at each settle: active to the end)
         records = self.collector.settle(self.active)
+        self.importer.store.index_bulk()
         self.stored_active |= {r.id for r in records if r.status == "active"}
 
     def part(self, files: int) -> _Part:

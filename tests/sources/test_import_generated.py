@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from radium_otel._internal.index import SessionIndex, read_facts
 from radium_otel._internal.record import SessionRecord
 from radium_otel._internal.store import SessionStore
 from radium_otel._internal.workspace import sessions_dir
@@ -220,6 +221,10 @@ def test_an_import_in_two_processes_stores_what_one_process_stores(
     assert (two.files, two.files_read, two.sessions_new, two.sessions_updated) == (
         one.files, one.files_read, one.sessions_new, one.sessions_updated)  # fmt: skip
     assert two.lines > one.lines  # (the session in two groups was read again, whole)
+    with SessionIndex(store_two.folder) as index:  # (indexed by the processes that wrote)
+        assert index.refresh().parsed == 0
+        for path in store_two.paths():
+            assert index.facts(path.name) == read_facts(path)[1]
     again = Importer(tmp_path / "two", FORMAT, workers=2, parallel_from_bytes=0).run(
         [tmp_path / "projects"]
     )
