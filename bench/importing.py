@@ -688,7 +688,7 @@ def profile_import(corpus: Corpus, files: int, tmp: Path, top: int = 15) -> Prof
     config, _ = subset(corpus, min(1.0, files / len(corpus.files)), tmp / "profiled")
     prof = cProfile.Profile()
     prof.enable()
-    Importer(tmp / "ws-profiled", FORMAT).run([config / "projects"])
+    Importer(tmp / "ws-profiled", FORMAT, workers=1).run([config / "projects"])
     prof.disable()
     shutil.rmtree(config)
     shutil.rmtree(tmp / "ws-profiled")

@@ -411,11 +411,21 @@ def import_transcripts(
         typer.Option("--all", help="Import every CLI's transcripts from their default places."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Processes reading transcripts at once (default: one per CPU when 64 MB or "
+            "more changed, else one).",
+        ),
+    ] = None,
 ) -> None:
     """Import coding CLIs' sessions from their transcripts (read-only; incremental: a second
     run reads only what is new).
     """
-    from radium_otel.sources.importer import Importer
+    from radium_otel.sources.importer import PARALLEL_FROM_BYTES, Importer
     from radium_otel.sources.transcripts import formats
 
     known = formats()
@@ -436,7 +446,13 @@ def import_transcripts(
             _fail(f"no such file or folder: {path}")
         update, stop = _progress(f"Importing {name} transcripts")
         try:
-            summary = Importer(workspace, reader, progress=update).run(roots)
+            summary = Importer(
+                workspace,
+                reader,
+                progress=update,
+                workers=jobs,
+                parallel_from_bytes=PARALLEL_FROM_BYTES if jobs is None else 0,
+            ).run(roots)
         except OSError as exc:
             _fail(f"cannot import into {workspace}: {exc.strerror or exc}")
         finally:

@@ -44,7 +44,7 @@ from radium_otel.sources.events import Item
 from radium_otel.sources.journal import journal_dir
 from radium_otel.sources.transcripts import Format, Skip, formats
 
-__all__ = ["ACTIVE_AFTER_S", "ImportSummary", "Importer"]
+__all__ = ["ACTIVE_AFTER_S", "PARALLEL_FROM_BYTES", "ImportSummary", "Importer"]
 
 ACTIVE_AFTER_S: Final = 30 * 60.0  # a transcript written to this recently is a live session
 HEAD_BYTES: Final = 1024

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -252,3 +253,29 @@ def test_a_transcript_grown_after_a_parallel_import_is_read_on(
 
     assert summary.lines == len(lines) - half  # (journaled: read on from the offset)
     assert grown == whole
+
+
+def test_rad_import_jobs(generated: list[list[bytes]], tmp_path: Path, rad_exe: str) -> None:
+    _spread(tmp_path / "projects", generated, 10 * DAY)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RADIUM_")}
+    ran = {}
+    for jobs in ("1", "2"):
+        done = subprocess.run(
+            [rad_exe, "-w", str(tmp_path / f"ws{jobs}"), "import", "claude-code",
+             str(tmp_path / "projects"), "--json", "--jobs", jobs],
+            capture_output=True, text=True, env=env, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        ran[jobs] = json.loads(done.stdout)
+        assert ran[jobs]["sessions_new"] == len(generated)
+    store = {j: SessionStore(sessions_dir(tmp_path / f"ws{j}")) for j in ("1", "2")}
+    assert [p.name for p in store["1"].paths()] == [p.name for p in store["2"].paths()]
+    for path in store["1"].paths():
+        one, two = store["1"].read(path), store["2"].read(store["2"].folder / path.name)
+        assert replace(one, updated_time=None) == replace(two, updated_time=None)
+    refused = subprocess.run(
+        [rad_exe, "import", "claude-code", str(tmp_path / "projects"), "--jobs", "0"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("rad: error: invalid value for '--jobs' / '-j'")
