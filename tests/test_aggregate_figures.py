@@ -1,0 +1,77 @@
+"""The figures of a model row when a second layer's record of a request replaces the first
+(SPEC "One request counts once"), with other requests of the same model already counted, and
+the framework conversation ids a session keeps (issue 20: mutants that survived in
+``aggregate.py``). Real SDK spans through the real processor; every figure exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry.trace import Status, StatusCode
+from test_framework_rules import OP, Layers, ns, oi_llm, usage
+
+from radium_otel._internal.aggregate import MAX_CONVERSATION_IDS, add_conversation_id
+from radium_otel._internal.record import ModelUsage
+
+
+@pytest.fixture
+def lay() -> Iterator[Layers]:
+    layers = Layers()
+    yield layers
+    layers.provider.shutdown()
+
+
+def framework(model: str, inp: int, out: int) -> dict[str, Any]:
+    """An OpenInference LLM span that names its provider: the same key as the client's."""
+    return {**oi_llm(model, inp, out), "llm.system": "openai"}
+
+
+def only_row(lay: Layers) -> ModelUsage:
+    (record,) = lay.records
+    (row,) = record.model_usage
+    return row
+
+
+def test_a_richer_second_record_replaces_the_first_beside_other_requests(lay: Layers) -> None:
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    lay.span("oi", "ChatOpenAI", 1, 2, framework("gpt-4o", 100, 10), root)  # 1 s
+    lay.span("oi", "ChatOpenAI", 3, 5, framework("gpt-4o", 300, 30), root)  # 2 s, counted first
+    client = lay.start(
+        "openai", "chat gpt-4o", 3.1,
+        {**usage("gpt-4o", 300, 30, cached=120, reasoning=7),
+         "gen_ai.usage.cache_creation.input_tokens": 40,
+         "radium.usage.cache_creation_1h.input_tokens": 16},
+        root,
+    )  # fmt: skip
+    client.set_status(Status(StatusCode.ERROR, "rate limited"))
+    client.end(end_time=ns(4.9))
+    root.end(end_time=ns(6))
+
+    row = only_row(lay)
+    assert (row.model, row.provider, row.requests, row.errors) == ("gpt-4o", "openai", 2, 1)
+    assert (row.input_tokens, row.output_tokens) == (400, 40)
+    assert (row.cache_read_tokens, row.cache_creation_tokens) == (120, 40)
+    assert (row.cache_creation_1h_tokens, row.reasoning_tokens) == (16, 7)
+    assert row.latency_s == 3.0  # the replaced request keeps the time counted first
+
+
+def test_a_lone_request_replaced_keeps_its_first_time(lay: Layers) -> None:
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    lay.span("oi", "ChatOpenAI", 1, 3, framework("gpt-4o", 50, 5), root)
+    lay.span("openai", "chat gpt-4o", 1.2, 2.9, usage("gpt-4o", 50, 5, cached=20), root)
+    root.end(end_time=ns(4))
+
+    row = only_row(lay)
+    assert (row.requests, row.errors, row.input_tokens, row.cache_read_tokens) == (1, 0, 50, 20)
+    assert row.latency_s == 2.0
+
+
+def test_a_session_keeps_at_most_sixteen_conversation_ids_in_arrival_order() -> None:
+    metadata: dict[str, Any] = {}
+    add_conversation_id(metadata, "c0", "c1", "c0")
+    add_conversation_id(metadata, *(f"c{i}" for i in range(20)))
+    assert MAX_CONVERSATION_IDS == 16
+    assert metadata == {"conversation_ids": [f"c{i}" for i in range(16)]}
