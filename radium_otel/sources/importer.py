@@ -52,6 +52,7 @@ BATCH_ITEMS: Final = 20_000  # items journaled at a time (memory stays flat in t
 # Transcripts changed since the last run from which an import reads them in several processes
 # (each costs ~0.3 s to start; 10,000 files, 2 GB, take ~25 s in one).
 PARALLEL_FROM_BYTES: Final = 64 << 20
+_BLANK: Final = frozenset(b" \t\r\x0b\x0c")  # (a line starting with one may be blank)
 _VERSION: Final = 1
 
 
@@ -302,17 +303,16 @@ class Importer:
         if end < len(data):
             summary.skip("incomplete last line (still being written)")
         seen = dict.fromkeys(sessions)
-        skips = self.format.skips
-        start = 0
+        prefixes = self.format.skip_prefixes
+        read = self.format.read
         items: list[Item] = []
-        while start < end:
-            stop = data.index(b"\n", start)
-            line = data[start:stop]
-            start = stop + 1
-            if not line.strip():
+        lines = data.split(b"\n")
+        lines.pop()  # (what follows the last newline: nothing, or a line being written)
+        for line in lines:
+            if not line or (line[0] in _BLANK and line.isspace()):
                 continue
             summary.lines += 1
-            if skips(line):
+            if prefixes and line.startswith(prefixes):
                 continue
             try:
                 row = _parse(line)
@@ -320,7 +320,7 @@ class Importer:
                 summary.skip("not JSON")
                 continue
             try:
-                self.format.read(row, path, reader_state, items)
+                read(row, path, reader_state, items)
             except Skip as skip:
                 summary.skip(str(skip))
         for item in items:

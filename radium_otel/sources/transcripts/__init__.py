@@ -42,8 +42,9 @@ class Format(Protocol):
         process reads them, in a parallel import: a session in two groups is read again).
         """
 
-    def skips(self, line: bytes) -> bool:
-        """Whether a raw line is, without parsing it, a record type the reader ignores."""
+    #: Raw lines starting with one of these are, without parsing them, of a record type the
+    #: reader ignores.
+    skip_prefixes: ClassVar[tuple[bytes, ...]]
 
     def read(self, row: Any, path: Path, state: dict[str, Any], out: list[Item]) -> None:
         """Add the items of one parsed line to ``out``; `Skip` with a reason for a line that

@@ -46,7 +46,6 @@ _IGNORED: Final = frozenset({
     "last-prompt", "cost-state", "tools-used", "api-request-shape", "api-request-blob",
     "atis-latch", "progress", "custom-title", "tag",
 })  # fmt: skip
-_IGNORED_BYTES: Final = frozenset(t.encode() for t in _IGNORED)
 #: How Claude Code words a tool call refused before it ran (by a rule; by the user).
 _REFUSED_BY_RULE: Final = ("needs approval", "permission to use", "has been denied",
                            "was blocked", "not allowed")  # fmt: skip
@@ -57,6 +56,11 @@ class ClaudeCodeTranscripts:
     """The reader (see the module docstring)."""
 
     name: ClassVar[str] = "claude-code"
+    #: Rows of an ignored type, told by their first key (Claude Code writes ``type`` first
+    #: in those rows) without parsing them: the request blobs are the largest rows.
+    skip_prefixes: ClassVar[tuple[bytes, ...]] = tuple(
+        sorted(b'{"type":"%s"' % t.encode() for t in _IGNORED)
+    )
 
     def default_roots(self) -> list[Path]:
         """``$CLAUDE_CONFIG_DIR`` (comma-separated), else ``~/.claude``, ``~/.config/claude``."""
@@ -80,15 +84,6 @@ class ClaudeCodeTranscripts:
         if os.path.basename(folder) == "subagents":
             return os.path.dirname(os.path.dirname(folder))
         return folder
-
-    def skips(self, line: bytes) -> bool:
-        """Rows of an ignored type, told by their first key (Claude Code writes ``type``
-        first in those rows) without parsing them: the request blobs are the largest rows.
-        """
-        if not line.startswith(b'{"type":"'):
-            return False
-        end = line.find(b'"', 9)
-        return end > 0 and line[9:end] in _IGNORED_BYTES
 
     def read(self, row: Any, path: Path, state: dict[str, Any], out: list[Item]) -> None:
         """Add one row's items to ``out`` (see the module docstring)."""
@@ -116,7 +111,8 @@ class ClaudeCodeTranscripts:
         blocks = [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
         before = len(out)
         if kind == "assistant":
-            self._assistant(row, message, blocks, sid, time_ns, state, out)
+            if self._assistant(row, message, blocks, sid, time_ns, state, out):
+                return  # (nothing new: as if its request were read again, and dropped)
         else:
             self._user(row, blocks, sid, time_ns, state, out)
         if len(out) == before:  # (a prompt, a message with no usage: it still bounds the session)
@@ -131,23 +127,30 @@ class ClaudeCodeTranscripts:
         time_ns: int,
         state: dict[str, Any],
         out: list[Item],
-    ) -> None:
+    ) -> bool:
+        """Add the request an assistant row records; True for a later block of a message
+        whose request was added from its first.
+        """
         tools: dict[str, list[Any]] = state.setdefault("tools", {})
         for block in blocks:
             if block.get("type") == "tool_use" and isinstance(block.get("id"), str):
                 tools.setdefault(block["id"], [str(block.get("name") or "unknown"), time_ns])
         model = message.get("model")
         if model == "<synthetic>" or not isinstance(model, str):
-            return  # (an error or interruption Claude Code wrote itself: no request)
+            return False  # (an error or interruption Claude Code wrote itself: no request)
+        request_id = row.get("requestId") or message.get("id")
+        if isinstance(request_id, str) and state.get("request") == request_id:
+            return True  # (its request keeps its first block's time, as its key would)
         usage = usage_from_response(message)
         if usage is None:
-            return
+            return False
         sent = state.pop("sent", None)
         start = sent if isinstance(sent, int) and sent <= time_ns else time_ns
         call = model_call(model, "anthropic", start, time_ns, False, usage)
-        request_id = row.get("requestId") or message.get("id")
         key = f"request:{request_id}:api_request" if isinstance(request_id, str) else None
         out.append(Item(sid, self.name, key, Request(call, _SCOPE)))
+        state["request"] = request_id
+        return False
 
     def _user(
         self,

@@ -92,6 +92,7 @@ class CodexTranscripts:
     """The reader (see the module docstring)."""
 
     name: ClassVar[str] = "codex"
+    skip_prefixes: ClassVar[tuple[bytes, ...]] = ()  # (every line is parsed)
 
     def default_roots(self) -> list[Path]:
         """``$CODEX_HOME/sessions``, else ``~/.codex/sessions``."""
@@ -106,10 +107,6 @@ class CodexTranscripts:
     def group(self, name: str) -> str:
         """The day's folder (``sessions/YYYY/MM/DD``: a session is one rollout file)."""
         return os.path.dirname(name)
-
-    def skips(self, line: bytes) -> bool:
-        """No line is skipped unparsed."""
-        return False
 
     def read(self, row: Any, path: Path, state: dict[str, Any], out: list[Item]) -> None:
         """Add one row's items to ``out`` (see the module docstring)."""

@@ -65,6 +65,7 @@ class GeminiCliTranscripts:
     """The reader (see the module docstring)."""
 
     name: ClassVar[str] = "gemini-cli"
+    skip_prefixes: ClassVar[tuple[bytes, ...]] = ()  # (every line is parsed)
 
     def default_roots(self) -> list[Path]:
         """``$GEMINI_CLI_HOME/.gemini/tmp``, else ``~/.gemini/tmp``."""
@@ -80,10 +81,6 @@ class GeminiCliTranscripts:
         """The ``chats`` folder (a sub-agent's files are in a folder of it)."""
         folder = os.path.dirname(name)
         return folder if os.path.basename(folder) == "chats" else os.path.dirname(folder)
-
-    def skips(self, line: bytes) -> bool:
-        """No line is skipped unparsed."""
-        return False
 
     def read(self, row: Any, path: Path, state: dict[str, Any], out: list[Item]) -> None:
         """Add one row's items to ``out`` (see the module docstring)."""
