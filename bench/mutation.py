@@ -75,6 +75,7 @@ MODULES: dict[str, Module] = {
         "_internal/reports.py",
         (
             "tests/test_export_figures.py",
+            "tests/test_reports_figures.py",
             "tests/test_stats_commands.py",
             "tests/test_service.py",
             "tests/test_model_rows.py",

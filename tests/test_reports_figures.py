@@ -1,0 +1,198 @@
+"""Export and date figures that the broader export tests left open (issue 20: mutants that
+survived in ``reports.py``): a session whose total is unpriced while one model is priced, one
+with no models and no ``accept`` decisions, the exact CSV and JSON text, and the
+``--since``/``--until`` values with a time or at the end of the calendar.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from radium_otel._internal.record import CacheStats, ModelUsage, SessionRecord
+from radium_otel._internal.reports import (
+    CSV_COLUMNS,
+    WhenError,
+    parse_when,
+    records_text,
+    write_json_array,
+)
+
+START = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def priced_in_part() -> SessionRecord:
+    """Its total was never priced (None) but one of its two models was: the CSV gives that
+    model's cost as a partial total."""
+    return SessionRecord(
+        id="part-priced",
+        status="completed",
+        start_time=START,
+        end_time=START + timedelta(seconds=30),
+        metadata={"agent": "réviseur", "service.name": "svc", "host": 7},
+        wall_time_s=30.0,
+        decisions={"reject": 1, "auto_accept": 2},
+        code_changes={"lines_added": 4, "lines_removed": True, "files_changed": 1},
+        model_usage=[
+            ModelUsage(
+                model="m-priced",
+                requests=2,
+                errors=1,
+                input_tokens=100,
+                output_tokens=10,
+                cache_read_tokens=40,
+                reasoning_tokens=3,
+                cost_usd=0.25,
+            ),
+            ModelUsage(
+                model="m-unknown",
+                requests=1,
+                input_tokens=50,
+                output_tokens=5,
+                cache_creation_tokens=20,
+            ),
+        ],
+        cache_stats=CacheStats(cache_read_tokens=40, cache_creation_tokens=20, hit_rate=0.4),
+    )
+
+
+def without_models() -> SessionRecord:
+    return SessionRecord(
+        id="no-models",
+        status="failed",
+        start_time=START,
+        metadata={"agent": ["not", "text"]},
+        decisions={"modify": 1},
+        cache_stats=CacheStats(hit_rate=0.0),
+    )
+
+
+def test_csv_cells_of_a_partly_priced_session_and_of_one_without_models() -> None:
+    text = records_text([priced_in_part(), without_models()], "csv")
+
+    assert "\r" not in text
+    header, first, second, end = text.split("\n")
+    assert (header.split(","), end) == (list(CSV_COLUMNS), "")
+    assert dict(zip(CSV_COLUMNS, first.split(","), strict=True)) == {
+        **dict.fromkeys(CSV_COLUMNS, ""),
+        "id": "part-priced",
+        "status": "completed",
+        "start_time": "2025-03-01T09:00:00.000000Z",
+        "end_time": "2025-03-01T09:00:30.000000Z",
+        "agent": "réviseur",
+        "wall_time_s": "30.0",
+        "agent_active_time_s": "0.0",
+        "api_time_s": "0.0",
+        "tool_time_s": "0.0",
+        "tool_calls": "0",
+        "tool_successes": "0",
+        "tool_failures": "0",
+        "decisions_reviewed": "3",
+        "decisions_accept": "0",
+        "decisions_reject": "1",
+        "decisions_modify": "0",
+        "decisions_auto_accept": "2",
+        "agreement_rate": repr(2 / 3),
+        "models": "m-priced;m-unknown",
+        "requests": "3",
+        "model_errors": "1",
+        "input_tokens": "150",
+        "output_tokens": "15",
+        "cache_read_tokens": "40",
+        "cache_creation_tokens": "20",
+        "reasoning_tokens": "3",
+        "cache_hit_rate": "0.4",
+        "cost_usd": "0.25",
+        "cost_partial": "true",
+        "lines_added": "4",
+        "files_changed": "1",
+        "service_name": "svc",
+    }
+    assert dict(zip(CSV_COLUMNS, second.split(","), strict=True)) == {
+        **dict.fromkeys(CSV_COLUMNS, ""),
+        "id": "no-models",
+        "status": "failed",
+        "start_time": "2025-03-01T09:00:00.000000Z",
+        "wall_time_s": "0.0",
+        "agent_active_time_s": "0.0",
+        "api_time_s": "0.0",
+        "tool_time_s": "0.0",
+        "tool_calls": "0",
+        "tool_successes": "0",
+        "tool_failures": "0",
+        "decisions_reviewed": "1",
+        "decisions_accept": "0",
+        "decisions_reject": "0",
+        "decisions_modify": "1",
+        "decisions_auto_accept": "0",
+        "agreement_rate": "0.0",
+        "requests": "0",
+        "model_errors": "0",
+        "input_tokens": "0",
+        "output_tokens": "0",
+        "cache_read_tokens": "0",
+        "cache_creation_tokens": "0",
+        "reasoning_tokens": "0",
+    }
+
+
+def test_the_json_export_is_one_array_of_the_stored_records_in_utf8() -> None:
+    records = [priced_in_part(), without_models()]
+    text = records_text(records, "json")
+
+    assert json.loads(text) == [r.to_json() for r in records]
+    assert '"agent": "réviseur"' in text  # not \u00e9
+    assert text.startswith("[\n  {\n    ") and text.endswith("\n  }\n]\n")
+
+    buf = io.StringIO()
+    assert write_json_array(iter(records * 2), buf) == 4
+    assert len(json.loads(buf.getvalue())) == 4
+    assert records_text([], "json") == "[]\n"
+
+
+NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def far_from_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The local time zone five hours behind UTC: a time without an offset is still UTC."""
+    monkeypatch.setenv("TZ", "EST+5")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-03-01 10:30", datetime(2025, 3, 1, 10, 30, tzinfo=timezone.utc)),
+        ("2025-03-01T10:30:00", datetime(2025, 3, 1, 10, 30, tzinfo=timezone.utc)),
+        ("2025-03-01T10:30:00Z", datetime(2025, 3, 1, 10, 30, tzinfo=timezone.utc)),
+        ("2025-03-01 12:30+02:00", datetime(2025, 3, 1, 10, 30, tzinfo=timezone.utc)),
+    ],
+)
+def test_a_time_is_a_utc_instant_whatever_the_local_zone(
+    text: str, expected: datetime, far_from_utc: None
+) -> None:
+    got = parse_when(text, NOW)
+    assert got == expected
+    assert got.utcoffset() == timedelta(0)
+
+
+def test_until_the_last_day_of_the_calendar_is_its_last_microsecond() -> None:
+    assert parse_when("9999-12-31", NOW, end=True) == datetime(
+        9999, 12, 31, 23, 59, 59, 999_999, tzinfo=timezone.utc
+    )
+    assert parse_when("99991231", NOW) == datetime(9999, 12, 31, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("text", ["garbage", "2025-3-1", "2025-03-01x10"])
+def test_other_values_are_refused(text: str) -> None:
+    with pytest.raises(WhenError, match=r"^invalid date "):
+        parse_when(text, NOW)
