@@ -607,8 +607,11 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def rad_import(workspace: Path, projects: Path) -> tuple[Timed, dict[str, Any]]:
-    t = timed([RAD, "import", "claude-code", str(projects), "--json"],
+def rad_import(
+    workspace: Path, projects: Path, jobs: int | None = None
+) -> tuple[Timed, dict[str, Any]]:
+    extra = ["--jobs", str(jobs)] if jobs is not None else []
+    t = timed([RAD, "import", "claude-code", str(projects), "--json", *extra],
               _env(RADIUM_WORKSPACE=str(workspace)))  # fmt: skip
     return t, json.loads(t.stdout)
 
@@ -719,6 +722,7 @@ class Size:
     rad: Timed
     ccusage: Timed | None
     sessions: int
+    one_process: Timed | None = None  # `rad import --jobs 1` (the whole corpus only)
 
 
 @dataclass
@@ -787,7 +791,12 @@ def run(
             say(f"import: first rad import of {fraction:g} of the corpus ({n:,} files)")
             workspace = tmp / f"ws-{fraction:g}"
             first, summary = rad_import(workspace, config / "projects")
-            sizes.append(Size(fraction, n, size, first, peer, summary["sessions_new"]))
+            one = None
+            if fraction == 1.0:
+                say("import: first rad import --jobs 1 of the corpus")
+                one, _ = rad_import(tmp / "ws-one", config / "projects", jobs=1)
+                shutil.rmtree(tmp / "ws-one")
+            sizes.append(Size(fraction, n, size, first, peer, summary["sessions_new"], one))
             if fraction < 1.0:
                 shutil.rmtree(workspace)
                 shutil.rmtree(config)
@@ -866,6 +875,10 @@ def summary(r: ImportResult) -> str:
             f"rad {s.rad.wall_s:.1f} s ({s.rad.cpu_s:.1f} CPU s), {s.rad.rss_mb:.0f} MB peak RSS, "
             f"{s.sessions:,} sessions{peer}"
         )
+    if full.one_process:
+        o = full.one_process
+        lines.append(f"  first import in one process (--jobs 1): {o.wall_s:.1f} s "
+                     f"({o.cpu_s:.1f} CPU s), {o.rss_mb:.0f} MB peak RSS")  # fmt: skip
     if full.ccusage:
         c = full.ccusage
         lines.append(
@@ -951,6 +964,11 @@ def markdown(r: ImportResult, command: str | None = None) -> list[str]:
             f"{s.rad.cpu_s:.1f} | {s.rad.rss_mb:.0f} | — | — | — |"
         )
     peer = full.ccusage.wall_s if full.ccusage else None
+    if full.one_process:
+        o = full.one_process
+        out += ["", f"The whole corpus in one process (`--jobs 1`; the row above: one per CPU): "
+                f"{o.wall_s:.1f} s wall, {o.cpu_s:.1f} s CPU, {o.rss_mb:.0f} MB peak RSS"
+                + (f", {o.wall_s / peer:.2f}x ccusage's wall." if peer else ".")]  # fmt: skip
     out += [
         "",
         "| re-import | wall (s) | CPU (s) | ccusage run / this (wall) |",
