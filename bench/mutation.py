@@ -9,6 +9,8 @@ learn which tests call each function, then runs only those tests against each mu
 at a time (``--max-children 1``). Prints the score per module and the surviving mutants, and
 writes both to ``.mutation/scores.md`` and ``.mutation/survivors.txt``
 (``.venv/mutation/bin/mutmut show NAME``, run in ``.mutation/``, shows a mutant's diff).
+``--again`` (after adding tests) runs only the mutants the last run did not catch, in a fresh
+copy, and merges the verdicts: the same score as a whole run in a fraction of its time.
 """
 
 from __future__ import annotations
@@ -148,6 +150,10 @@ def prepare(chosen: list[str], work: Path = WORK) -> None:
 
 
 def results() -> dict[str, str]:
+    """Each mutant's verdict in .mutation/: mutmut's, or those an ``--again`` run merged."""
+    merged = WORK / "statuses.txt"
+    if merged.exists():
+        return dict(line.rsplit(": ", 1) for line in merged.read_text().splitlines())
     done = subprocess.run(
         [str(MUTMUT), "results", "--all", "true"],
         cwd=WORK,
@@ -197,16 +203,30 @@ def main(argv: list[str] | None = None) -> int:
         metavar="MODULE",
         help=f"any of {', '.join(MODULES)} (default: {' '.join(DEFAULT)})",
     )
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="run again only the mutants the last run did not catch (after adding tests)",
+    )
     args = parser.parse_args(argv)
     chosen: list[str] = list(dict.fromkeys(args.modules)) or list(DEFAULT)
     unknown = [name for name in chosen if name not in MODULES]
     if unknown:
         parser.error(f"unknown module {', '.join(unknown)}; known: {', '.join(MODULES)}")
+    before: dict[str, str] = {}
+    if args.again:
+        if not (WORK / "mutants").is_dir():
+            parser.error("--again needs an earlier run in .mutation/")
+        before = {m: s for m, s in results().items() if _in(m, chosen)}
+        missing = [n for n in chosen if not any(module_of(m, chosen) == n for m in before)]
+        if missing:
+            parser.error(f"the last run did not mutate {', '.join(missing)}")
+    again = sorted(m for m, status in before.items() if status not in ("killed", "timeout"))
     prepare(chosen)
     started = time.monotonic()
     with open(WORK / "mutmut.log", "w") as log:
         run = subprocess.run(
-            [str(MUTMUT), "run", "--max-children", "1"],
+            [str(MUTMUT), "run", "--max-children", "1", *again],
             cwd=WORK,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -216,12 +236,32 @@ def main(argv: list[str] | None = None) -> int:
     if run.returncode != 0:
         print(f"mutmut run failed ({run.returncode}); see {WORK / 'mutmut.log'}", file=sys.stderr)
         return 1
-    table, survivors = summarise(chosen, results())
+    now = results()
+    gone = [m for m in again if m not in now]
+    if gone:
+        print(
+            f"{len(gone)} mutants of the last run are gone (the source changed since): "
+            "run without --again",
+            file=sys.stderr,
+        )
+        return 1
+    statuses = {**before, **{m: now[m] for m in again}} if args.again else now
+    table, survivors = summarise(chosen, statuses)
     (WORK / "scores.md").write_text(table + "\n")
     (WORK / "survivors.txt").write_text("".join(f"{line}\n" for line in survivors))
+    if args.again:  # what --again reads next time: the merged verdicts, not this run's alone
+        (WORK / "statuses.txt").write_text("".join(f"{m}: {s}\n" for m, s in statuses.items()))
     print(table)
     print(f"\n{len(survivors)} not caught (listed in .mutation/survivors.txt); {minutes:.1f} min")
     return 0
+
+
+def _in(mutant: str, chosen: list[str]) -> bool:
+    try:
+        module_of(mutant, chosen)
+    except ValueError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

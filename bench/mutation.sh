@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Mutation testing of the modules that compute figures:  bash bench/mutation.sh [MODULE...]
+# (--again: only the mutants the last run left alive, after adding tests)
 # (default: aggregate usage pricing reports intervals codechanges events claude_code codex
 # gemini_cli; transcripts/claude_code, transcripts/codex and transcripts/gemini_cli when named).
 # mutmut and its test runners (bench/mutation-requirements.txt) and radium-otel (editable) go
