@@ -1,0 +1,52 @@
+"""Prices that are not linear in the counts (genai-prices asked each time), for sums of
+several requests: priced as that many average requests, their cache savings too, and marked
+as estimates (issue 20: mutants that survived in ``pricing.py``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from genai_prices.types import ModelPrice, Tier, TieredPrices
+
+from radium_otel._internal import pricing
+from radium_otel._internal.pricing import RequestCost
+
+M = Decimal(1_000_000)
+
+# The input price rises past 10 and again past 11 tokens: bands too narrow to probe, so
+# every request is priced by genai-prices itself. Cache reads cost 0.5, output 4 per Mtok.
+PRICE = ModelPrice(
+    input_mtok=TieredPrices(base=Decimal(1), tiers=[Tier(10, Decimal(2)), Tier(11, Decimal(3))]),
+    cache_read_mtok=Decimal("0.5"),
+    output_mtok=Decimal(4),
+)
+
+
+@pytest.fixture
+def direct() -> pricing._Direct:
+    pricer = pricing._pricer(PRICE)
+    assert isinstance(pricer, pricing._Direct)
+    return pricer
+
+
+def test_one_request_is_priced_exactly(direct: pricing._Direct) -> None:
+    # (input, cache read, cache write, 1-hour write, output, reasoning)
+    cost = direct.cost((12, 2, 0, 0, 5, 0))
+    # 10 uncached at the top tier (3), 2 read at 0.5, 5 out at 4; without the read: 12 at 3.
+    assert cost == (RequestCost(Decimal(51) / M, Decimal(5) / M), True)
+
+
+def test_two_requests_are_two_average_requests_in_their_own_tier(
+    direct: pricing._Direct,
+) -> None:
+    # Two requests of 6 input tokens (1 read) and 5 output each: the base tier, not the tier
+    # of their summed 12 tokens.
+    cost = direct.cost((12, 2, 0, 0, 10, 0), requests=2)
+    assert cost == (RequestCost(2 * Decimal("25.5") / M, 2 * Decimal("0.5") / M), False)
+
+
+def test_three_requests_at_the_top_tier(direct: pricing._Direct) -> None:
+    cost = direct.cost((36, 6, 0, 0, 15, 0), requests=3)
+    assert cost == (RequestCost(3 * Decimal(51) / M, 3 * Decimal(5) / M), False)
