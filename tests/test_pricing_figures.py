@@ -1,17 +1,20 @@
 """Prices that are not linear in the counts (genai-prices asked each time), for sums of
 several requests: priced as that many average requests, their cache savings too, and marked
-as estimates (issue 20: mutants that survived in ``pricing.py``).
+as estimates; a row priced request by request keeps its cost and gets its cache savings
+(issue 20: mutants that survived in ``pricing.py``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from genai_prices.types import ModelPrice, Tier, TieredPrices
+from test_pricing import SONNET_ROW, session
 
 from radium_otel._internal import pricing
-from radium_otel._internal.pricing import RequestCost
+from radium_otel._internal.pricing import Prices, RequestCost, price_record
 
 M = Decimal(1_000_000)
 
@@ -50,3 +53,18 @@ def test_two_requests_are_two_average_requests_in_their_own_tier(
 def test_three_requests_at_the_top_tier(direct: pricing._Direct) -> None:
     cost = direct.cost((36, 6, 0, 0, 15, 0), requests=3)
     assert cost == (RequestCost(3 * Decimal(51) / M, 3 * Decimal(5) / M), False)
+
+
+def test_a_row_priced_request_by_request_keeps_its_cost_and_gets_its_savings() -> None:
+    """A row whose cost was summed request by request but whose cache savings were not
+    recorded: its cost stays, its savings are worked out from its sums (50,000 reads of
+    Claude Sonnet 4.5 at $0.30 instead of $3 per Mtok: $0.135)."""
+    row = replace(SONNET_ROW, cost_usd=0.5, cache_savings_usd=None)
+    priced = price_record(session(row), Prices())
+    assert [(r.cost_usd, r.cache_savings_usd) for r in priced.model_usage] == [(0.5, 0.135)]
+    assert (priced.cost_usd, priced.cache_stats.savings_usd) == (0.5, 0.135)
+
+    kept = replace(SONNET_ROW, cost_usd=0.5, cache_savings_usd=0.01)
+    again = price_record(session(kept), Prices())
+    assert [(r.cost_usd, r.cache_savings_usd) for r in again.model_usage] == [(0.5, 0.01)]
+    assert (again.cost_usd, again.cache_stats.savings_usd) == (0.5, 0.01)
