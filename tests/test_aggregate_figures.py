@@ -75,3 +75,13 @@ def test_a_session_keeps_at_most_sixteen_conversation_ids_in_arrival_order() -> 
     add_conversation_id(metadata, *(f"c{i}" for i in range(20)))
     assert MAX_CONVERSATION_IDS == 16
     assert metadata == {"conversation_ids": [f"c{i}" for i in range(16)]}
+
+
+def test_a_zero_length_request_replaced_adds_no_time(lay: Layers) -> None:
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    lay.span("oi", "ChatOpenAI", 1, 1, framework("gpt-4o", 50, 5), root)
+    lay.span("openai", "chat gpt-4o", 0.5, 1.5, usage("gpt-4o", 50, 5, reasoning=2), root)
+    root.end(end_time=ns(4))
+
+    row = only_row(lay)
+    assert (row.requests, row.reasoning_tokens, row.latency_s) == (1, 2, 0.0)
