@@ -88,7 +88,12 @@ MODULES: dict[str, Module] = {
     ),
     "intervals": Module(
         "_internal/intervals.py",
-        ("tests/test_intervals.py", "tests/test_time_accounting.py", "tests/test_processor.py"),
+        (
+            "tests/test_intervals.py",
+            "tests/test_intervals_figures.py",
+            "tests/test_time_accounting.py",
+            "tests/test_processor.py",
+        ),
     ),
     "codechanges": Module(
         "_internal/codechanges.py",

@@ -39,6 +39,7 @@ def test_the_work_folder_is_laid_out_for_mutmut(tmp_path: Path) -> None:
         "tests/sources/test_mappings.py",
         "tests/sources/test_receiver.py",
         "tests/test_intervals.py",
+        "tests/test_intervals_figures.py",
         "tests/test_processor.py",
         "tests/test_time_accounting.py",
     ]
