@@ -10,18 +10,25 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
+from radium_otel._internal.index import SessionIndex
 from radium_otel._internal.record import CacheStats, ModelUsage, SessionRecord
 from radium_otel._internal.reports import (
     CSV_COLUMNS,
+    IndexedSessions,
+    ScannedSessions,
     WhenError,
     parse_when,
     records_text,
     write_json_array,
 )
+from radium_otel._internal.store import SessionStore
+from radium_otel._internal.workspace import sessions_dir
 
 START = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -196,3 +203,34 @@ def test_until_the_last_day_of_the_calendar_is_its_last_microsecond() -> None:
 def test_other_values_are_refused(text: str) -> None:
     with pytest.raises(WhenError, match=r"^invalid date "):
         parse_when(text, NOW)
+
+
+def stored_sessions(folder: Path) -> None:
+    store = SessionStore(folder)
+    a = ModelUsage(model="model-a", provider="openai", requests=1, input_tokens=1)
+    for sid, models in [
+        ("aaaa0001", [a, replace(a, provider="azure")]),  # one session, two rows of model-a
+        ("aaaa0002", [a, replace(a, model="model-b")]),
+        ("bbbb0001", [replace(a, model="model-b")]),
+    ]:
+        store.write(SessionRecord(id=sid, status="completed", start_time=START, model_usage=models))
+
+
+def test_sessions_with_a_model_are_counted_once_each_by_the_index_and_by_a_scan(
+    tmp_path: Path,
+) -> None:
+    folder = sessions_dir(tmp_path)
+    stored_sessions(folder)
+    (folder / "aaaa0000.json").write_text("{not json")  # sorts first
+
+    scanned, skipped = ScannedSessions.read(folder)
+    assert [name for name, _ in skipped] == ["aaaa0000.json"]
+    assert skipped[0][1].startswith("not valid JSON (")
+    with SessionIndex(folder) as index:
+        index.refresh()
+        indexed = IndexedSessions(index)
+        for source in (scanned, indexed):
+            counts = [source.sessions_with_model(m) for m in ("model-a", "model-b", "model-c")]
+            assert counts == [2, 2, 0]
+            assert source.names_with_prefix("aaaa") == 3  # the unreadable file is a name too
+            assert source.names_with_prefix("bbbb0001") == 1
