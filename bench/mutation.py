@@ -9,8 +9,10 @@ learn which tests call each function, then runs only those tests against each mu
 at a time (``--max-children 1``). Prints the score per module and the surviving mutants, and
 writes both to ``.mutation/scores.md`` and ``.mutation/survivors.txt``
 (``.venv/mutation/bin/mutmut show NAME``, run in ``.mutation/``, shows a mutant's diff).
-``--again`` (after adding tests) runs only the mutants the last run did not catch, in a fresh
+``--again`` (after adding tests) runs only the mutants the last run let survive, in a fresh
 copy, and merges the verdicts: the same score as a whole run in a fraction of its time.
+A run stopped early (Ctrl-C twice, or ``kill`` of mutmut) leaves the rest "not checked";
+``--again`` keeps them so, and the score is over the mutants checked.
 """
 
 from __future__ import annotations
@@ -177,24 +179,28 @@ def results() -> dict[str, str]:
 
 
 def summarise(chosen: list[str], statuses: dict[str, str]) -> tuple[str, list[str]]:
+    """The table of scores per module, and the mutants not caught. The score is over the
+    mutants checked: a run stopped early leaves the rest "not checked" (their own column).
+    """
     counts: dict[str, Counter[str]] = {name: Counter() for name in chosen}
     survivors = []
     for mutant, status in sorted(statuses.items()):
         counts[module_of(mutant, chosen)][status] += 1
-        if status not in ("killed", "timeout"):
+        if status not in ("killed", "timeout", "not checked"):
             survivors.append(f"{mutant}: {status}")
     rows = [
-        "| module | mutants | killed | survived | no tests | timeout | score |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| module | mutants | killed | survived | no tests | timeout | not checked | score |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name in chosen:
         c = counts[name]
         total = sum(c.values())
+        checked = total - c["not checked"]
         caught = c["killed"] + c["timeout"]
-        score = f"{100 * caught / total:.1f}%" if total else "-"
+        score = f"{100 * caught / checked:.1f}%" if checked else "-"
         rows.append(
             f"| {name} | {total} | {c['killed']} | {c['survived']} | {c['no tests']} "
-            f"| {c['timeout']} | {score} |"
+            f"| {c['timeout']} | {c['not checked']} | {score} |"
         )
     return "\n".join(rows), survivors
 
@@ -228,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         missing = [n for n in chosen if not any(module_of(m, chosen) == n for m in before)]
         if missing:
             parser.error(f"the last run did not mutate {', '.join(missing)}")
-    again = sorted(m for m, status in before.items() if status not in ("killed", "timeout"))
+    again = sorted(m for m, status in before.items() if status in ("survived", "no tests"))
     prepare(chosen)
     started = time.monotonic()
     with open(WORK / "mutmut.log", "w") as log:

@@ -62,11 +62,12 @@ def test_scores_per_module() -> None:
         "radium_otel._internal.intervals.x_a__mutmut_3": "timeout",
         "radium_otel._internal.intervals.x_a__mutmut_4": "killed",
         "radium_otel.sources.codex.x_b__mutmut_1": "no tests",
+        "radium_otel.sources.codex.x_b__mutmut_2": "not checked",
     }
     table, survivors = summarise(["intervals", "codex"], statuses)
     assert table.splitlines()[2:] == [
-        "| intervals | 4 | 2 | 1 | 0 | 1 | 75.0% |",
-        "| codex | 1 | 0 | 0 | 1 | 0 | 0.0% |",
+        "| intervals | 4 | 2 | 1 | 0 | 1 | 0 | 75.0% |",
+        "| codex | 2 | 0 | 0 | 1 | 0 | 1 | 0.0% |",
     ]
     assert survivors == [
         "radium_otel._internal.intervals.x_a__mutmut_2: survived",
