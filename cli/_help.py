@@ -56,6 +56,8 @@ def setting_key(args: Sequence[str]) -> str | None:
     ):
         return None
     stdout = sys.stdout
+    if not isinstance(getattr(stdout, "encoding", None), str) or not hasattr(stdout, "buffer"):
+        return None  # (not a file this module can copy and write bytes to: a test's StringIO)
     try:
         tty = stdout.isatty()
     except ValueError:

@@ -124,3 +124,19 @@ def test_an_unwritable_cache_only_means_typer_answers(tmp_path: Path) -> None:
     for _ in range(2):
         out, err = _run(["stats", "--help"], _env(tmp_path), tty=False)
         assert out == expected and _typer_imported(err)
+
+
+def test_only_a_real_standard_output_is_answered_from_the_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from radium_otel.cli import _help
+
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert _help.setting_key(["--help"]) is None
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BytesIO(), encoding="utf-8"))
+    assert _help.setting_key(["--help"]) is not None
+    assert _help.setting_key(["stats", "--help"]) != _help.setting_key(["--help"])
+    assert _help.setting_key(["stats", "history"]) is None
+    assert _help.setting_key(["-w", "x", "--help"]) is None
