@@ -36,6 +36,7 @@ from typing import Any, Final
 
 import orjson
 
+from radium_otel._internal.errors import warn_once
 from radium_otel._internal.pricing import CostHook
 from radium_otel._internal.store import SessionStore
 from radium_otel._internal.workspace import sessions_dir
@@ -204,6 +205,7 @@ class Importer:
         two of them saw (a session whose files fell in two groups).
         """
         from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
         groups: dict[str, list[str]] = {}
         sizes: dict[str, int] = {}
@@ -212,24 +214,44 @@ class Importer:
             groups.setdefault(group, []).append(name)
             sizes[group] = sizes.get(group, 0) + st.st_size
         parts = _deal(groups, sizes, self.workers * 8)
+        try:
+            batch.stored_before = set(os.listdir(self.store.folder))
+        except FileNotFoundError:
+            batch.stored_before = set()
+        left = dict(enumerate(parts))  # parts not read yet
         seen_by: dict[str, int] = {}  # session id -> parts that read it
         done = 0
-        context = _spawn()
-        with ProcessPoolExecutor(
-            max_workers=min(self.workers, len(parts)),
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(self.workspace, self.format.name, self.active_after_s, batch.files),
-        ) as pool:
-            futures = [pool.submit(_read_part, part) for part in parts]
-            for future in as_completed(futures):
-                part = future.result()
-                batch.merge(part)
-                for sid in part.touched:
-                    seen_by[sid] = seen_by.get(sid, 0) + 1
-                done += part.files
-                if self.progress is not None:
-                    self.progress(done, len(changed))
+        try:
+            with ProcessPoolExecutor(
+                max_workers=min(self.workers, len(parts)),
+                mp_context=_spawn(),
+                initializer=_start_worker,
+                initargs=(self.workspace, self.format.name, self.active_after_s, batch.files),
+            ) as pool:
+                futures = {pool.submit(_read_part, part): i for i, part in enumerate(parts)}
+                for future in as_completed(futures):
+                    part = future.result()
+                    del left[futures[future]]
+                    batch.merge(part)
+                    for sid in part.touched:
+                        seen_by[sid] = seen_by.get(sid, 0) + 1
+                    done += part.files
+                    if self.progress is not None:
+                        self.progress(done, len(changed))
+        except (BrokenProcessPool, OSError, NotImplementedError) as exc:
+            # A worker died (killed, out of memory) or none can be started here: what is left
+            # is read in this process. What a dead worker stored is stored again: its
+            # sessions are read as any session is (on from the journal, or whole).
+            warn_once(
+                "import-workers",
+                "radium-otel: reading in several processes stopped (%s); reading on in one",
+                exc or type(exc).__name__,
+            )
+            for names in left.values():
+                for name in names:
+                    batch.take(name, batch.files.get(name))
+                    if len(batch.pending) >= BATCH_ITEMS:
+                        batch.settle()
         for sid in sorted(s for s, n in seen_by.items() if n > 1):
             for name in sorted(batch.files_of(sid) - batch.whole):
                 batch.take(name, None)
@@ -407,6 +429,9 @@ class _Batch:
         self.old: set[str] = set()  # sessions of `pending` from transcripts quiet for...
         self.recent: set[str] = set()  # ... longer than the journal keeps one, and others
         self._files_of: dict[str, set[str]] | None = None
+        # The session files there were before the run, when other processes may have stored
+        # some since (None: look at the folder).
+        self.stored_before: set[str] | None = None
 
     def files_of(self, sid: str) -> set[str]:
         """The files known to hold session ``sid``."""
@@ -461,7 +486,11 @@ class _Batch:
         """
         if self.pending:
             for sid in {item.session_id for item in self.pending} - self.counted.keys():
-                stored = (self.importer.store.folder / f"{sid}.json").exists()
+                name = f"{sid}.json"
+                if self.stored_before is not None:
+                    stored = name in self.stored_before
+                else:
+                    stored = (self.importer.store.folder / name).exists()
                 self.counted[sid] = "updated" if stored else "new"
             self.collector.add(self.pending, unjournaled=self.old - self.recent)
             self.pending = []

@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -279,3 +282,56 @@ def test_rad_import_jobs(generated: list[list[bytes]], tmp_path: Path, rad_exe: 
     )  # fmt: skip
     assert refused.returncode == 2
     assert refused.stderr.startswith("rad: error: invalid value for '--jobs' / '-j'")
+
+
+def _children() -> list[int]:
+    """This process's child processes (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+                out.append(int(entry))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_reading_process_killed_mid_import_loses_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpus = importing.generate(tmp_path / "corpus", 240, seed=11, log=lambda _: None)
+    projects = tmp_path / "corpus" / "projects"
+    assert corpus.bytes > 40 << 20  # (work enough for a worker to be found at it)
+    Importer(tmp_path / "one", FORMAT, workers=1).run([projects])
+    before = set(_children())
+    done: dict[str, Any] = {}
+    importer = Importer(tmp_path / "two", FORMAT, workers=2, parallel_from_bytes=0)
+    run = threading.Thread(target=lambda: done.update(summary=importer.run([projects])))
+    run.start()
+    killed = None
+    deadline = time.monotonic() + 60
+    while killed is None and run.is_alive() and time.monotonic() < deadline:
+        for pid in set(_children()) - before:
+            try:
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():  # (a worker)
+                    time.sleep(0.2)  # (starting or at work: either breaks the pool)
+                    os.kill(pid, signal.SIGKILL)
+                    killed = pid
+                    break
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # (gone meanwhile)
+        time.sleep(0.01)
+    run.join(120)
+
+    assert killed is not None and not run.is_alive()
+    assert "reading on in one" in caplog.text
+    one = SessionStore(sessions_dir(tmp_path / "one"))
+    two = SessionStore(sessions_dir(tmp_path / "two"))
+    assert [p.name for p in one.paths()] == [p.name for p in two.paths()]
+    for path in one.paths():
+        a, b = one.read(path), two.read(two.folder / path.name)
+        assert replace(a, updated_time=None) == replace(b, updated_time=None)
+    assert done["summary"].sessions_new == len(corpus.files)
