@@ -19,6 +19,11 @@ forgotten unread, and `rad collect` would store a resumed one beside them as ``<
 anyway), and a session the journal does not hold is always read whole — a grown file of
 it from its start, and every other file of it too (a sub-agent's), in the same batch —
 so that the record stored in its place holds all of it.
+
+When much changed (`PARALLEL_FROM_BYTES`, a first import), worker processes read it: the
+files are dealt out by the format's group (the files that may hold one session), each worker
+stores and indexes what it read, and a session two workers saw is read again here, whole. A
+worker that dies leaves what it had not finished to this process.
 """
 
 from __future__ import annotations
