@@ -37,7 +37,16 @@ def only_row(lay: Layers) -> ModelUsage:
 
 def test_a_richer_second_record_replaces_the_first_beside_other_requests(lay: Layers) -> None:
     root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
-    lay.span("oi", "ChatOpenAI", 1, 2, framework("gpt-4o", 100, 10), root)  # 1 s
+    # A request the client alone recorded, with every kind of token and an error.
+    alone = lay.start(
+        "openai", "chat gpt-4o", 1,
+        {**usage("gpt-4o", 100, 10, cached=8, reasoning=2),
+         "gen_ai.usage.cache_creation.input_tokens": 4,
+         "radium.usage.cache_creation_1h.input_tokens": 1},
+        root,
+    )  # fmt: skip
+    alone.set_status(Status(StatusCode.ERROR, "overloaded"))
+    alone.end(end_time=ns(2))  # 1 s
     lay.span("oi", "ChatOpenAI", 3, 5, framework("gpt-4o", 300, 30), root)  # 2 s, counted first
     client = lay.start(
         "openai", "chat gpt-4o", 3.1,
@@ -51,11 +60,29 @@ def test_a_richer_second_record_replaces_the_first_beside_other_requests(lay: La
     root.end(end_time=ns(6))
 
     row = only_row(lay)
-    assert (row.model, row.provider, row.requests, row.errors) == ("gpt-4o", "openai", 2, 1)
+    assert (row.model, row.provider, row.requests, row.errors) == ("gpt-4o", "openai", 2, 2)
     assert (row.input_tokens, row.output_tokens) == (400, 40)
-    assert (row.cache_read_tokens, row.cache_creation_tokens) == (120, 40)
-    assert (row.cache_creation_1h_tokens, row.reasoning_tokens) == (16, 7)
+    assert type(row.output_tokens) is int  # (the JSON export writes 40, never 40.0)
+    assert (row.cache_read_tokens, row.cache_creation_tokens) == (128, 44)
+    assert (row.cache_creation_1h_tokens, row.reasoning_tokens) == (17, 9)
     assert row.latency_s == 3.0  # the replaced request keeps the time counted first
+
+
+def test_the_spellings_of_one_model_add_up_in_its_row(lay: Layers) -> None:
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    for at, model, one_hour in [(1, "gpt-4o", 3), (3, "gpt-4o-2024-08-06", 5)]:
+        attrs = {
+            **usage(model, 100, 10),
+            "gen_ai.usage.cache_creation.input_tokens": 20,
+            "radium.usage.cache_creation_1h.input_tokens": one_hour,
+        }
+        lay.span("openai", f"chat {model}", at, at + 1.5, attrs, root)
+    root.end(end_time=ns(6))
+
+    row = only_row(lay)
+    assert [(n.model, n.requests) for n in row.names] == [("gpt-4o", 1), ("gpt-4o-2024-08-06", 1)]
+    assert (row.requests, row.cache_creation_tokens, row.cache_creation_1h_tokens) == (2, 40, 8)
+    assert row.latency_s == 3.0
 
 
 def test_a_lone_request_replaced_keeps_its_first_time(lay: Layers) -> None:
@@ -85,3 +112,18 @@ def test_a_zero_length_request_replaced_adds_no_time(lay: Layers) -> None:
 
     row = only_row(lay)
     assert (row.requests, row.reasoning_tokens, row.latency_s) == (1, 2, 0.0)
+
+
+@pytest.mark.parametrize("dated_first", [True, False])
+def test_of_two_records_as_rich_the_dated_name_stays(lay: Layers, dated_first: bool) -> None:
+    names = ["gpt-4o-2024-08-06", "gpt-4o"] if dated_first else ["gpt-4o", "gpt-4o-2024-08-06"]
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    lay.span("oi", "ChatOpenAI", 1, 3, framework(names[0], 50, 5), root)
+    lay.span("openai", "chat", 1.1, 2.9, usage(names[1], 50, 5), root)
+    root.end(end_time=ns(4))
+
+    row = only_row(lay)
+    assert [(n.model, n.provider, n.requests) for n in row.names] == [
+        ("gpt-4o-2024-08-06", "openai", 1)
+    ]
+    assert (row.requests, row.latency_s) == (1, 2.0)
