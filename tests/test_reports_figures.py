@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from radium_otel._internal.index import SessionIndex
-from radium_otel._internal.record import CacheStats, ModelUsage, SessionRecord
+from radium_otel._internal.record import CacheStats, ModelUsage, PricingInfo, SessionRecord
 from radium_otel._internal.reports import (
     CSV_COLUMNS,
     IndexedSessions,
@@ -234,3 +234,27 @@ def test_sessions_with_a_model_are_counted_once_each_by_the_index_and_by_a_scan(
             assert counts == [2, 2, 0]
             assert source.names_with_prefix("aaaa") == 3  # the unreadable file is a name too
             assert source.names_with_prefix("bbbb0001") == 1
+
+
+@pytest.mark.parametrize(
+    ("cost_usd", "pricing", "expected"),
+    [
+        (None, None, ("0.25", "true")),  # no total stored: its priced rows, as a partial sum
+        (0.25, PricingInfo(partial=True), ("0.25", "true")),  # partial by its pricing
+        (0.25, PricingInfo(partial=False), ("0.25", "false")),
+    ],
+)
+def test_the_cost_cells_of_a_session_whose_rows_are_all_priced(
+    cost_usd: float | None, pricing: PricingInfo | None, expected: tuple[str, str]
+) -> None:
+    record = SessionRecord(
+        id="all-priced",
+        status="completed",
+        start_time=START,
+        model_usage=[ModelUsage(model="m", requests=1, input_tokens=9, cost_usd=0.25)],
+        cost_usd=cost_usd,
+        pricing=pricing,
+    )
+    header, row, _ = records_text([record], "csv").split("\n")
+    cells = dict(zip(header.split(","), row.split(","), strict=True))
+    assert (cells["cost_usd"], cells["cost_partial"]) == expected
