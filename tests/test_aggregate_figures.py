@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import Status, StatusCode, set_span_in_context
 from test_framework_rules import OP, Layers, ns, oi_llm, usage
 
 from radium_otel._internal.aggregate import MAX_CONVERSATION_IDS, add_conversation_id
@@ -22,6 +22,9 @@ def lay() -> Iterator[Layers]:
     layers = Layers()
     yield layers
     layers.provider.shutdown()
+
+
+PROV = "gen_ai.provider.name"
 
 
 def framework(model: str, inp: int, out: int) -> dict[str, Any]:
@@ -127,3 +130,131 @@ def test_of_two_records_as_rich_the_dated_name_stays(lay: Layers, dated_first: b
         ("gpt-4o-2024-08-06", "openai", 1)
     ]
     assert (row.requests, row.latency_s) == (1, 2.0)
+
+
+# --- which records are one request --------------------------------------------------------
+def chat(model: str, inp: int, out: int, **detail: int) -> dict[str, Any]:
+    """A client span's attributes with no provider unless given, and any detail counts."""
+    attrs: dict[str, Any] = {
+        OP: "chat",
+        "gen_ai.request.model": model,
+        "gen_ai.usage.input_tokens": inp,
+        "gen_ai.usage.output_tokens": out,
+    }
+    keys = {
+        "read": "gen_ai.usage.cache_read.input_tokens",
+        "write": "gen_ai.usage.cache_creation.input_tokens",
+        "reasoning": "gen_ai.usage.reasoning.output_tokens",
+    }
+    attrs.update({keys[k]: n for k, n in detail.items()})
+    return attrs
+
+
+def requests_of(lay: Layers) -> int:
+    (record,) = lay.records
+    return record.requests
+
+
+def test_two_tracers_of_one_library_are_one_layer(lay: Layers) -> None:
+    """Identical parallel requests from two versions of one instrumentation both count."""
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    lay.span("openai", "chat", 1, 2, usage("gpt-4o", 50, 5), root)
+    other = lay.provider.get_tracer("openai", "2.0")
+    span = other.start_span(
+        "chat", set_span_in_context(root), attributes=usage("gpt-4o", 50, 5), start_time=ns(1)
+    )
+    span.end(end_time=ns(2))
+    root.end(end_time=ns(3))
+    assert requests_of(lay) == 2
+
+
+def test_a_second_record_is_found_32_requests_back_and_no_further(lay: Layers) -> None:
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    for i in range(32):  # the framework's records, each its own request
+        lay.span("oi", "ChatOpenAI", 1 + i, 100, framework("gpt-4o", 100 + i, 5), root)
+    # The client's record of the oldest one, then one of a request no layer recorded.
+    lay.span("openai", "chat", 1.1, 99, usage("gpt-4o", 100, 5), root)
+    lay.span("openai", "chat", 1.2, 99, usage("gpt-4o", 999, 9), root)
+    root.end(end_time=ns(200))
+    assert requests_of(lay) == 33
+
+
+def test_a_counted_request_absorbs_one_second_record_only(lay: Layers) -> None:
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    lay.span("oi", "ChatOpenAI", 1, 3, framework("gpt-4o", 50, 5), root)
+    lay.span("openai", "chat", 1.1, 2.9, usage("gpt-4o", 50, 5), root)
+    lay.span("wrapper", "chat", 1.2, 2.8, usage("gpt-4o", 50, 5), root)
+    root.end(end_time=ns(4))
+    assert requests_of(lay) == 2
+
+
+def test_a_same_layer_record_between_does_not_hide_a_second_record(lay: Layers) -> None:
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    lay.span("oi", "ChatOpenAI", 1, 3, framework("gpt-4o", 50, 5), root)
+    lay.span("openai", "chat", 1, 3, usage("gpt-4o", 70, 7), root)  # another request
+    lay.span("openai", "chat", 1.1, 2.9, usage("gpt-4o", 50, 5), root)  # the first again
+    root.end(end_time=ns(4))
+    assert requests_of(lay) == 2
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        ((1, 10, 50, 5), (2, 3, 50, 5), 1),  # inside the first: one request
+        ((0, 10, 50, 5), (6.5, 16.5, 50, 5), 2),  # overlap 3.5 s, under half of 10 s
+        ((0, 10, 50, 5), (5, 15, 50, 5), 1),  # overlap exactly half
+        ((1, 3, 50, 5), (1.1, 2.9, 50, 6), 2),  # other output tokens
+    ],
+)
+def test_records_overlapping_half_the_shorter_with_the_same_tokens_are_one(
+    lay: Layers,
+    first: tuple[float, float, int, int],
+    second: tuple[float, float, int, int],
+    expected: int,
+) -> None:
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    lay.span("oi", "ChatOpenAI", first[0], first[1], framework("gpt-4o", *first[2:]), root)
+    lay.span("openai", "chat", second[0], second[1], usage("gpt-4o", *second[2:]), root)
+    root.end(end_time=ns(20))
+    assert requests_of(lay) == expected
+
+
+@pytest.mark.parametrize("model", ["openai/gpt-4o", "unknown"])
+def test_a_prefixed_or_unknown_model_name_is_the_same_model(lay: Layers, model: str) -> None:
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    lay.span("oi", "ChatOpenAI", 1, 3, framework(model, 50, 5), root)
+    lay.span("openai", "chat", 1.1, 2.9, usage("gpt-4o", 50, 5), root)
+    root.end(end_time=ns(4))
+    assert requests_of(lay) == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "kept"),
+    [
+        # A provider is detail: the record without one does not replace the one with one.
+        (framework("gpt-4o", 50, 5), chat("gpt-4o", 50, 5), "openai"),
+        # A single token of any kind is detail.
+        (framework("gpt-4o", 50, 5), {**chat("gpt-4o", 50, 5, read=1), PROV: "azure"}, "azure"),
+        (framework("gpt-4o", 50, 5), {**chat("gpt-4o", 50, 5, write=1), PROV: "azure"}, "azure"),
+        (
+            framework("gpt-4o", 50, 5),
+            {**chat("gpt-4o", 50, 5, reasoning=1), PROV: "azure"},
+            "azure",
+        ),
+        # Cache writes and cache reads are as much detail: the first stays.
+        (
+            {**chat("gpt-4o", 50, 5, write=10), PROV: "openai"},
+            {**chat("gpt-4o", 50, 5, read=10), PROV: "azure"},
+            "openai",
+        ),
+    ],
+)
+def test_the_record_with_more_detail_stays(
+    lay: Layers, first: dict[str, Any], second: dict[str, Any], kept: str
+) -> None:
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    lay.span("oi", "first", 1, 3, first, root)
+    lay.span("openai", "second", 1.1, 2.9, second, root)
+    root.end(end_time=ns(4))
+    row = only_row(lay)
+    assert (row.requests, row.provider) == (1, kept)
