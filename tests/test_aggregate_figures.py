@@ -191,7 +191,11 @@ def test_a_counted_request_absorbs_one_second_record_only(lay: Layers) -> None:
 def test_a_same_layer_record_between_does_not_hide_a_second_record(lay: Layers) -> None:
     root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
     lay.span("oi", "ChatOpenAI", 1, 3, framework("gpt-4o", 50, 5), root)
-    lay.span("openai", "chat", 1, 3, usage("gpt-4o", 70, 7), root)  # another request
+    # Another request, from another version of the client's instrumentation (one layer).
+    other = lay.provider.get_tracer("openai", "2.0").start_span(
+        "chat", set_span_in_context(root), attributes=usage("gpt-4o", 70, 7), start_time=ns(1)
+    )
+    other.end(end_time=ns(3))
     lay.span("openai", "chat", 1.1, 2.9, usage("gpt-4o", 50, 5), root)  # the first again
     root.end(end_time=ns(4))
     assert requests_of(lay) == 2
@@ -219,11 +223,16 @@ def test_records_overlapping_half_the_shorter_with_the_same_tokens_are_one(
     assert requests_of(lay) == expected
 
 
-@pytest.mark.parametrize("model", ["openai/gpt-4o", "unknown"])
-def test_a_prefixed_or_unknown_model_name_is_the_same_model(lay: Layers, model: str) -> None:
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("openai/gpt-4o", "gpt-4o"), ("gpt-4o", "openai/gpt-4o"), ("unknown", "gpt-4o")],
+)
+def test_a_prefixed_or_unknown_model_name_is_the_same_model(
+    lay: Layers, first: str, second: str
+) -> None:
     root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
-    lay.span("oi", "ChatOpenAI", 1, 3, framework(model, 50, 5), root)
-    lay.span("openai", "chat", 1.1, 2.9, usage("gpt-4o", 50, 5), root)
+    lay.span("oi", "ChatOpenAI", 1, 3, framework(first, 50, 5), root)
+    lay.span("openai", "chat", 1.1, 2.9, usage(second, 50, 5), root)
     root.end(end_time=ns(4))
     assert requests_of(lay) == 1
 
