@@ -15,6 +15,7 @@ from test_pricing import SONNET_ROW, session
 
 from radium_otel._internal import pricing
 from radium_otel._internal.pricing import Prices, RequestCost, price_record
+from radium_otel._internal.record import ModelUsage
 
 M = Decimal(1_000_000)
 
@@ -68,3 +69,29 @@ def test_a_row_priced_request_by_request_keeps_its_cost_and_gets_its_savings() -
     again = price_record(session(kept), Prices())
     assert [(r.cost_usd, r.cache_savings_usd) for r in again.model_usage] == [(0.5, 0.01)]
     assert (again.cost_usd, again.cache_stats.savings_usd) == (0.5, 0.01)
+
+
+GPT_ROW = ModelUsage(
+    model="gpt-4o-2024-08-06",
+    provider="openai",
+    requests=2,
+    input_tokens=30_000,
+    output_tokens=1_000,
+    cache_read_tokens=10_000,
+)
+UNKNOWN_ROW = ModelUsage(
+    model="acme-7", provider="acme", requests=1, input_tokens=500, cache_read_tokens=100
+)
+
+
+def test_the_cache_savings_of_a_session_add_up_over_its_models() -> None:
+    """Sonnet 4.5 saves $0.135 on 50,000 reads; gpt-4o ($2.50 input, $1.25 cached per Mtok)
+    $0.0125 on 10,000; a model without a price adds nothing known."""
+    both = price_record(session(SONNET_ROW, GPT_ROW, UNKNOWN_ROW), Prices(), warn=False)
+    assert [r.cache_savings_usd for r in both.model_usage] == [0.135, 0.0125, None]
+    assert both.cache_stats.savings_usd == 0.1475  # summed as decimals
+
+    only_unknown = price_record(session(UNKNOWN_ROW), Prices(), warn=False)
+    assert (only_unknown.cost_usd, only_unknown.cache_stats.savings_usd) == (None, None)
+    no_reads = price_record(session(replace(GPT_ROW, cache_read_tokens=0)), Prices(), warn=False)
+    assert no_reads.cache_stats.savings_usd == 0.0
