@@ -267,3 +267,69 @@ def test_the_record_with_more_detail_stays(
     root.end(end_time=ns(4))
     row = only_row(lay)
     assert (row.requests, row.provider) == (1, kept)
+
+
+# --- the name a request two records describe keeps ----------------------------------------
+def nameless(inp: int, out: int, **detail: int) -> dict[str, Any]:
+    """A framework's LLM span that knows its provider but not the model: ``unknown``."""
+    attrs = {**framework("x", inp, out), **{f"llm.token_count.prompt_details.{k}": v
+                                             for k, v in detail.items()}}  # fmt: skip
+    del attrs["llm.model_name"]
+    return attrs
+
+
+@pytest.mark.parametrize("nameless_first", [True, False])
+@pytest.mark.parametrize("model", ["gpt-4o", "o1", "gpt-4o-2024-08-06"])
+def test_a_record_that_names_the_model_gives_the_row_its_name(
+    lay: Layers, nameless_first: bool, model: str
+) -> None:
+    """As much detail on both sides: a real name wins over ``unknown`` whatever its length
+    (``unknown`` has 7 letters; it once won over names of 6 or fewer and left the row
+    unpriced).
+    """
+    spans = [("oi", "ChatOpenAI", nameless(50, 5)), ("openai", "chat", usage(model, 50, 5))]
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    for (scope, name, attrs), (at, until) in zip(
+        spans if nameless_first else spans[::-1], [(1, 3), (1.1, 2.9)], strict=True
+    ):
+        lay.span(scope, name, at, until, attrs, root)
+    root.end(end_time=ns(4))
+
+    row = only_row(lay)
+    assert [(n.model, n.requests) for n in row.names] == [(model, 1)]
+    assert (row.requests, row.input_tokens, row.latency_s) == (1, 50, 2.0)
+
+
+@pytest.mark.parametrize("nameless_first", [True, False])
+def test_the_richer_record_without_a_name_keeps_its_usage_and_takes_the_name(
+    lay: Layers, nameless_first: bool
+) -> None:
+    spans = [
+        ("oi", "ChatOpenAI", nameless(50, 5, cache_read=20)),
+        ("openai", "chat", usage("gpt-4o", 50, 5)),
+    ]
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    for (scope, name, attrs), (at, until) in zip(
+        spans if nameless_first else spans[::-1], [(1, 3), (1.1, 2.9)], strict=True
+    ):
+        lay.span(scope, name, at, until, attrs, root)
+    root.end(end_time=ns(4))
+
+    row = only_row(lay)
+    assert [(n.model, n.requests) for n in row.names] == [("gpt-4o", 1)]
+    assert (row.requests, row.input_tokens, row.cache_read_tokens) == (1, 50, 20)
+
+
+@pytest.mark.parametrize("error_first", [True, False])
+def test_a_request_either_record_saw_fail_counts_as_failed(lay: Layers, error_first: bool) -> None:
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    first = lay.start("oi", "ChatOpenAI", 1, framework("gpt-4o", 50, 5), root)
+    second = lay.start("openai", "chat", 1.1, usage("gpt-4o", 50, 5), root)
+    (first if error_first else second).set_status(Status(StatusCode.ERROR, "overloaded"))
+    second.end(end_time=ns(2.9))
+    first.end(end_time=ns(3))
+    root.end(end_time=ns(4))
+
+    row = only_row(lay)
+    # (the client's record ended first: its time is the request's)
+    assert (row.model, row.requests, row.errors, row.latency_s) == ("gpt-4o", 1, 1, 1.8)

@@ -215,17 +215,16 @@ class SessionState:
             ):
                 continue
             recent[i] = (first, _MATCHED)
-            detail, first_detail = _detail(call), _detail(first)
-            if detail > first_detail or (
-                detail == first_detail and len(call.model) > len(first.model)  # dated name
-            ):
+            kept = call if _detail(call) > _detail(first) else first
+            name = _kept_name(kept.model, (first if kept is call else call).model)
+            if kept is call or name != first.model or call.error > first.error:
                 self._tally(first, -1)
                 self._tally(
                     ModelCall(
-                        call.model, call.provider, first.start_ns, first.end_ns,
-                        call.error or first.error, call.input_tokens, call.output_tokens,
-                        call.cache_read_tokens, call.cache_creation_tokens,
-                        call.reasoning_tokens, call.cache_creation_1h_tokens,
+                        name, kept.provider, first.start_ns, first.end_ns,
+                        call.error or first.error, kept.input_tokens, kept.output_tokens,
+                        kept.cache_read_tokens, kept.cache_creation_tokens,
+                        kept.reasoning_tokens, kept.cache_creation_1h_tokens,
                     ),
                     1,
                 )  # fmt: skip
@@ -521,6 +520,19 @@ def _same_model(a: str, b: str) -> bool:
         return True
     a, b = a.rpartition("/")[2], b.rpartition("/")[2]
     return a.startswith(b) or b.startswith(a)
+
+
+def _kept_name(kept: str, other: str) -> str:
+    """The name a request two records describe keeps: that of the record whose usage is
+    kept, unless it is ``unknown`` or the other names a dated snapshot of it
+    (``gpt-4o-2024-08-06`` over ``gpt-4o``).
+    """
+    if kept == "unknown":
+        return other
+    bare, other_bare = kept.rpartition("/")[2], other.rpartition("/")[2]
+    if other_bare != bare and other_bare.startswith(bare):
+        return other
+    return kept
 
 
 def _detail(call: ModelCall) -> int:
