@@ -560,3 +560,44 @@ def test_concurrent_writers_and_readers_leave_a_consistent_index(tmp_path: Path)
         assert (result.parsed, result.removed) == (0, 0)
     now = time.time()
     assert indexed_reports(store, now) == reports(oracle(store), now)
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"wall_time_s": float("nan")},
+        {"wall_time_s": -1.0},
+        {"cost_usd": float("inf")},
+        {"tool_calls": -3},
+        {"tools": {"run": ToolStats(calls=1, successes=1, duration_s=float("nan"))}},
+        {"model_usage": [ModelUsage(model="m", requests=-1)]},
+        {"model_usage": [ModelUsage(model="m", requests=1, cost_usd=-0.5)]},
+    ],
+    ids=[
+        "nan-wall",
+        "negative-wall",
+        "inf-cost",
+        "negative-count",
+        "nan-tool-time",
+        "negative-requests",
+        "negative-cost",
+    ],
+)
+def test_a_record_a_reader_refuses_is_indexed_as_its_file_reads(
+    store: SessionStore, make_record: RecordFactory, bad: dict[str, Any], bulk: bool
+) -> None:
+    """A value no reader accepts (a bug's NaN, a negative count) written by this process is
+    skipped by the index with the reader's own reason, never summed.
+    """
+    record = make_record("aaaa0000-0000-4000-8000-000000000001", **bad)
+    store.write(record, bulk=bulk)
+    store.index_bulk()
+    with SessionIndex(store.folder) as index:
+        assert index.refresh().parsed == 0  # (the row made at writing stays)
+        (unreadable,) = index.unreadable()
+        assert index.count(None, None) == 0
+    with pytest.raises(RecordError) as refused:
+        read_facts(store.folder / f"{record.id}.json")
+    assert unreadable == (f"{record.id}.json", str(refused.value))
+    assert_index_matches_files(store)

@@ -204,21 +204,29 @@ def from_us(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
+# Negative and NaN values are refused as `SessionRecord.from_json` refuses them, so that a
+# record written in this process is indexed as a reader of its file would see it.
 def _seconds_us(value: float, name: str) -> int:
-    if value > MAX_VALUE / 1e6:
-        raise RecordError(f"field {name!r} is too large")
-    return round(value * 1_000_000)
+    return round(_finite(value, name, MAX_VALUE / 1e6) * 1_000_000)
 
 
 def _usd_nanos(value: float | None, name: str) -> int | None:
     if value is None:
         return None
-    if value > MAX_VALUE / 1e9:
+    return round(_finite(value, name, MAX_VALUE / 1e9) * 1_000_000_000)
+
+
+def _finite(value: float, name: str, limit: float) -> float:
+    if not value >= 0:
+        raise RecordError(f"field {name!r} is negative or not a number")
+    if value > limit:
         raise RecordError(f"field {name!r} is too large")
-    return round(value * 1_000_000_000)
+    return value
 
 
 def _count(value: int, name: str) -> int:
+    if value < 0:
+        raise RecordError(f"field {name!r} is negative")
     if value > MAX_VALUE:
         raise RecordError(f"field {name!r} is too large")
     return value
@@ -813,13 +821,14 @@ def index_many(
         rows: list[tuple[str, FileStat, SessionFacts | str]] = []
         for record, path, st in written:
             try:
-                # Through from_json, as a reader would see the file: a record the reader
-                # refuses (say, a NaN written by a bug) is skipped here too.
-                facts: SessionFacts | str = facts_from_record(
-                    SessionRecord.from_json(record.to_json()), path.name
-                )
-            except RecordError as exc:
-                facts = str(exc)
+                # `facts_from_record` refuses what a reader of the file would refuse (say,
+                # a NaN written by a bug); the reader then says why, in its own words.
+                facts: SessionFacts | str = facts_from_record(record, path.name)
+            except RecordError:
+                try:
+                    facts = facts_from_record(SessionRecord.from_json(record.to_json()), path.name)
+                except RecordError as exc:
+                    facts = str(exc)
             rows.append((path.name, st, facts))
         conn = _connect(index, create=True)
         try:
