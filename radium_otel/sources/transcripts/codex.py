@@ -24,7 +24,7 @@
                                 a rule or the user refused (``Rejected(...)``, ``rejected by
                                 user``) is a reject decision (source ``config`` / ``user``), not
                                 a tool call; ``apply_patch``'s lines added and removed, per
-                                file, counted from its patch (`sources.codex.patch_lines`)
+                                file, counted from its patch (`sources.patches.patch_lines`)
 ==============================  ==================================================================
 
 Every row with a ``timestamp`` bounds the session. Keys: a tool call is keyed by its
@@ -52,7 +52,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Final
 
 from radium_otel._internal.usage import usage_from_counts
-from radium_otel.sources.codex import patch_lines
 from radium_otel.sources.events import (
     Decision,
     Describe,
@@ -63,6 +62,7 @@ from radium_otel.sources.events import (
     ToolRun,
     model_call,
 )
+from radium_otel.sources.patches import patch_lines
 from radium_otel.sources.transcripts import Skip, walk
 from radium_otel.sources.transcripts.claude_code import parse_time
 
