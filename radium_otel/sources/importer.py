@@ -185,6 +185,7 @@ class Importer:
             finish=CostHook(self.workspace).session_ended,
             received_by="rad import",
             bulk=True,
+            lines_known={self.format.name: self.format.lines_known},
         )
 
     def _changed(
@@ -366,7 +367,7 @@ class Importer:
     # --- state ---------------------------------------------------------------------------------
     def _load_state(self) -> dict[str, Any]:
         try:
-            data = orjson.loads(self.state_path.read_bytes())
+            data = _parse(self.state_path.read_bytes())
         except (OSError, ValueError):
             return {"version": _VERSION, "files": {}}
         if not isinstance(data, dict) or data.get("version") != _VERSION:
@@ -379,10 +380,14 @@ class Importer:
         folder = self.state_path.parent
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = folder / f".{self.state_path.name}.{os.getpid()}"
+        try:
+            data = orjson.dumps(state)
+        except TypeError:  # (a path that is not UTF-8: a lone surrogate, escaped by json)
+            data = json.dumps(state, separators=(",", ":")).encode()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(state, f, separators=(",", ":"))
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.state_path)

@@ -335,3 +335,18 @@ def test_a_reading_process_killed_mid_import_loses_nothing(
         a, b = one.read(path), two.read(two.folder / path.name)
         assert replace(a, updated_time=None) == replace(b, updated_time=None)
     assert done["summary"].sessions_new == len(corpus.files)
+
+
+def test_a_folder_name_that_is_not_utf8_is_remembered_like_any_other(
+    generated: list[list[bytes]], tmp_path: Path
+) -> None:
+    """Its path is kept in the import's state with Python's escapes; the next run finds the
+    file unchanged and reads nothing.
+    """
+    odd = tmp_path / "projects" / os.fsdecode(b"-home-caf\xe9")  # (Latin-1, as on old disks)
+    _write(odd / f"{_sid(generated[2])}.jsonl", generated[2], 10 * DAY)
+    first = Importer(tmp_path / "ws", FORMAT).run([tmp_path / "projects"])
+    again = Importer(tmp_path / "ws", FORMAT).run([tmp_path / "projects"])
+
+    assert (first.files_read, first.sessions_new, first.problems) == (1, 1, [])
+    assert (again.files_read, again.sessions_new, again.sessions_updated) == (0, 0, 0)
