@@ -99,12 +99,15 @@ class Collector:
         clock: Callable[[], float] = time.monotonic,
         received_by: str = "rad collect",
         bulk: bool = False,
+        lines_known: Mapping[str, bool] | None = None,
     ) -> None:
         self.store = store
         self.received_by = received_by
         self.bulk = bulk  # `rad import`: no fsync per batch or record (see `SessionStore.write`)
         self.idle_timeout_s = idle_timeout_s
         self._sources = None if sources is None else list(sources)
+        # source name -> whether it reports line counts (default: as `sources` say)
+        self._lines_known = None if lines_known is None else dict(lines_known)
         self._finish = finish
         self._time_ns = time_ns
         self._clock = clock
@@ -408,7 +411,9 @@ class Collector:
             self._write(record, final=final)
 
     def _record(self, live: LiveSession, status: str, now_ns: int) -> SessionRecord:
-        known = next((s.lines_known for s in self.sources if s.name == live.source), False)
+        if self._lines_known is None:
+            self._lines_known = {s.name: s.lines_known for s in self.sources}
+        known = self._lines_known.get(live.source, False)
         return live.record(status, now_ns, lines_known=known)
 
     def _write(self, record: SessionRecord, *, final: bool) -> SessionRecord:

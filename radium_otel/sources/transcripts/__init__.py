@@ -28,6 +28,7 @@ class Format(Protocol):
     """One CLI's transcript format."""
 
     name: ClassVar[str]  # the source's name: claude-code, codex, gemini-cli
+    lines_known: ClassVar[bool]  # its edits' line counts are in it (else code changes null)
 
     def default_roots(self) -> list[Path]:
         """Where the CLI keeps its transcripts by default (environment variables first)."""

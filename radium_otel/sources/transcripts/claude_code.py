@@ -56,6 +56,7 @@ class ClaudeCodeTranscripts:
     """The reader (see the module docstring)."""
 
     name: ClassVar[str] = "claude-code"
+    lines_known: ClassVar[bool] = True
     #: Rows of an ignored type, told by their first key (Claude Code writes ``type`` first
     #: in those rows) without parsing them: the request blobs are the largest rows.
     skip_prefixes: ClassVar[tuple[bytes, ...]] = tuple(

@@ -92,6 +92,7 @@ class CodexTranscripts:
     """The reader (see the module docstring)."""
 
     name: ClassVar[str] = "codex"
+    lines_known: ClassVar[bool] = True
     skip_prefixes: ClassVar[tuple[bytes, ...]] = ()  # (every line is parsed)
 
     def default_roots(self) -> list[Path]:

@@ -65,6 +65,7 @@ class GeminiCliTranscripts:
     """The reader (see the module docstring)."""
 
     name: ClassVar[str] = "gemini-cli"
+    lines_known: ClassVar[bool] = True
     skip_prefixes: ClassVar[tuple[bytes, ...]] = ()  # (every line is parsed)
 
     def default_roots(self) -> list[Path]:
