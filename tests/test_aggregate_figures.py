@@ -278,6 +278,17 @@ def nameless(inp: int, out: int, **detail: int) -> dict[str, Any]:
     return attrs
 
 
+def one_request(lay: Layers, spans: list[tuple[str, str, dict[str, Any]]]) -> ModelUsage:
+    """Two layers' records of one request, (scope, name, attributes) each, 1-3 s and
+    1.1-2.9 s: the session's one model row.
+    """
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    for (scope, name, attrs), (at, until) in zip(spans, [(1, 3), (1.1, 2.9)], strict=True):
+        lay.span(scope, name, at, until, attrs, root)
+    root.end(end_time=ns(4))
+    return only_row(lay)
+
+
 @pytest.mark.parametrize("nameless_first", [True, False])
 @pytest.mark.parametrize("model", ["gpt-4o", "o1", "gpt-4o-2024-08-06"])
 def test_a_record_that_names_the_model_gives_the_row_its_name(
@@ -288,14 +299,7 @@ def test_a_record_that_names_the_model_gives_the_row_its_name(
     unpriced).
     """
     spans = [("oi", "ChatOpenAI", nameless(50, 5)), ("openai", "chat", usage(model, 50, 5))]
-    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
-    for (scope, name, attrs), (at, until) in zip(
-        spans if nameless_first else spans[::-1], [(1, 3), (1.1, 2.9)], strict=True
-    ):
-        lay.span(scope, name, at, until, attrs, root)
-    root.end(end_time=ns(4))
-
-    row = only_row(lay)
+    row = one_request(lay, spans if nameless_first else spans[::-1])
     assert [(n.model, n.requests) for n in row.names] == [(model, 1)]
     assert (row.requests, row.input_tokens, row.latency_s) == (1, 50, 2.0)
 
@@ -308,14 +312,7 @@ def test_the_richer_record_without_a_name_keeps_its_usage_and_takes_the_name(
         ("oi", "ChatOpenAI", nameless(50, 5, cache_read=20)),
         ("openai", "chat", usage("gpt-4o", 50, 5)),
     ]
-    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
-    for (scope, name, attrs), (at, until) in zip(
-        spans if nameless_first else spans[::-1], [(1, 3), (1.1, 2.9)], strict=True
-    ):
-        lay.span(scope, name, at, until, attrs, root)
-    root.end(end_time=ns(4))
-
-    row = only_row(lay)
+    row = one_request(lay, spans if nameless_first else spans[::-1])
     assert [(n.model, n.requests) for n in row.names] == [("gpt-4o", 1)]
     assert (row.requests, row.input_tokens, row.cache_read_tokens) == (1, 50, 20)
 
