@@ -61,7 +61,13 @@ _TRANSCRIPT_TESTS = (
 MODULES: dict[str, Module] = {
     "aggregate": Module(
         "_internal/aggregate.py",
-        (*_PROCESSOR_TESTS, "tests/test_aggregate_figures.py", "tests/test_usage.py"),
+        (
+            *_PROCESSOR_TESTS,
+            "tests/test_aggregate_figures.py",
+            "tests/test_session_state_figures.py",
+            "tests/test_price_tiers.py",
+            "tests/test_usage.py",
+        ),
     ),
     "usage": Module("_internal/usage.py", ("tests/test_usage.py", *_PROCESSOR_TESTS)),
     "pricing": Module(
