@@ -6,16 +6,27 @@ as estimates; a row priced request by request keeps its cost and gets its cache 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
+from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from genai_prices.types import ModelPrice, Tier, TieredPrices
-from test_pricing import SONNET_ROW, session
+from test_pricing import AT, SONNET_ROW, session, write_pricing
 
+from radium_otel import Usage
 from radium_otel._internal import pricing
-from radium_otel._internal.pricing import Prices, RequestCost, price_record
-from radium_otel._internal.record import ModelUsage
+from radium_otel._internal.pricing import (
+    PRICING_FILE,
+    CostHook,
+    Prices,
+    RequestCost,
+    price_record,
+    reprice,
+)
+from radium_otel._internal.record import ModelUsage, PricingInfo
 
 M = Decimal(1_000_000)
 
@@ -95,3 +106,110 @@ def test_the_cache_savings_of_a_session_add_up_over_its_models() -> None:
     assert (only_unknown.cost_usd, only_unknown.cache_stats.savings_usd) == (None, None)
     no_reads = price_record(session(replace(GPT_ROW, cache_read_tokens=0)), Prices(), warn=False)
     assert no_reads.cache_stats.savings_usd == 0.0
+
+
+# --- a price per request --------------------------------------------------------------------
+PER_REQUEST = ModelPrice(
+    input_mtok=Decimal(1), output_mtok=Decimal(4), requests_kcount=Decimal(5)
+)  # and $5 per thousand requests
+
+
+@pytest.mark.parametrize(
+    ("counts", "requests", "cost"),
+    [
+        ((1_000, 0, 0, 0, 100, 0), None, Decimal(5) / 1_000 + Decimal(1_400) / M),
+        ((3_000, 0, 0, 0, 300, 0), 3, 3 * Decimal(5) / 1_000 + Decimal(4_200) / M),
+    ],
+)
+def test_a_price_per_request_is_paid_once_a_request(
+    counts: pricing._Counts, requests: int | None, cost: Decimal
+) -> None:
+    linear = pricing._pricer(PER_REQUEST)
+    assert isinstance(linear, pricing._Linear)
+    found = linear.cost(counts) if requests is None else linear.cost(counts, requests)
+    assert found == (RequestCost(cost, Decimal(0)), True)
+
+
+# --- the workspace's prices, request by request -------------------------------------------
+NEGOTIATED = '[models."claude-sonnet-4-5"]\nprovider = "anthropic"\ninput = 1.5\noutput = 7.5\n'
+
+
+def test_the_hook_prices_a_request_with_the_files_prices_from_the_first_call(
+    tmp_path: Path,
+) -> None:
+    """Before any session started: the workspace's pricing.toml counts already; its override
+    holds for its provider only; genai-prices' prices are those of the request's date."""
+    write_pricing(tmp_path, NEGOTIATED)
+    hook = CostHook(tmp_path)
+    usage = Usage(input_tokens=100_000, output_tokens=100_000)
+    assert hook.price_request("anthropic", "claude-sonnet-4-5", usage, at=AT) == RequestCost(
+        (100_000 * Decimal("1.5") + 100_000 * Decimal("7.5")) / M, Decimal(0)
+    )
+    listed = hook.price_request("gcp.vertex_ai", "claude-sonnet-4-5", usage, at=AT)
+    assert listed == RequestCost((100_000 * Decimal(3) + 100_000 * Decimal(15)) / M, Decimal(0))
+    # OpenAI cut o3 from $10 / $40 to $2 / $8 per million input / output on 2025-06-10.
+    million = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    before = hook.price_request(
+        "openai", "o3", million, at=datetime(2025, 6, 9, tzinfo=timezone.utc)
+    )
+    assert before == RequestCost(Decimal(50), Decimal(0))
+
+
+def test_a_session_ending_while_the_file_is_malformed_says_why_and_prices_nothing(
+    tmp_path: Path,
+) -> None:
+    write_pricing(tmp_path, '[models."acme-coder-3"]\ninput = "two"\noutput = 8\n')
+    row = ModelUsage(model="acme-coder-3", provider="acme", requests=1, input_tokens=1_000)
+    hook = CostHook(tmp_path)
+    error = f"{tmp_path / PRICING_FILE}, line 2: " + (
+        'models."acme-coder-3".input must be a non-negative number (USD per million tokens), '
+        "not 'two'"
+    )
+    assert hook.session_ended(session(row, GPT_ROW)).pricing == PricingInfo(
+        overrides=str(PRICING_FILE),
+        unpriced_models=("acme-coder-3", "gpt-4o-2024-08-06"),
+        partial=True,
+        error=error,
+    )
+    assert hook.session_ended(session()).pricing == PricingInfo(
+        overrides=str(PRICING_FILE), error=error
+    )
+
+
+# --- rows that have no price (any more) ----------------------------------------------------
+def test_repricing_a_row_whose_model_lost_its_price_drops_its_stored_figures(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A row priced by an override that is gone: ``--reprice`` leaves it unpriced (cost and
+    savings n/a, none kept from before), the session's savings unknown, and logs nothing."""
+    row = replace(UNKNOWN_ROW, model="acme-8", cost_usd=1.0, cache_savings_usd=0.5)
+    with caplog.at_level(logging.WARNING, logger="radium_otel"):
+        again = reprice(session(row), Prices())
+    assert [(r.cost_usd, r.cache_savings_usd) for r in again.model_usage] == [(None, None)]
+    assert (again.cost_usd, again.cache_stats.savings_usd) == (None, None)
+    assert caplog.records == []
+
+
+def test_a_row_priced_request_by_request_keeps_its_cost_without_a_price_now() -> None:
+    row = replace(UNKNOWN_ROW, model="acme-9", cost_usd=0.25, cache_savings_usd=None)
+    priced = price_record(session(row), Prices(), warn=False)
+    assert [(r.cost_usd, r.cache_savings_usd) for r in priced.model_usage] == [(0.25, None)]
+    assert (priced.cost_usd, priced.cache_stats.savings_usd) == (0.25, None)
+
+
+def test_the_warning_names_each_model_without_a_price_once_with_its_provider_and_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rows = [
+        replace(UNKNOWN_ROW, model="acme-10"),
+        replace(UNKNOWN_ROW, model="acme-11", provider=None),
+        GPT_ROW,
+    ]
+    with caplog.at_level(logging.WARNING, logger="radium_otel"):
+        price_record(session(*rows), Prices())
+        price_record(session(*rows), Prices())  # named once in a process
+    assert [r.getMessage() for r in caplog.records] == [
+        "radium-otel: no price for 'acme-10' (acme) [Unable to find provider provider_id='acme'],"
+        " 'acme-11' [Unable to find provider with model matching 'acme-11']: cost shown as n/a,"
+        " session totals as partial (≥); add prices to .radium/pricing.toml"
+    ]
