@@ -66,6 +66,7 @@ MODULES: dict[str, Module] = {
             "tests/test_aggregate_figures.py",
             "tests/test_session_state_figures.py",
             "tests/test_price_tiers.py",
+            "tests/test_metrics.py",
             "tests/test_usage.py",
         ),
     ),

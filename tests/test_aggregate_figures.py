@@ -304,6 +304,20 @@ def test_a_record_that_names_the_model_gives_the_row_its_name(
     assert (row.requests, row.input_tokens, row.latency_s) == (1, 50, 2.0)
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("openai/gpt-4o", "gpt-4o-2024-08-06"), ("gpt-4o", "openai/gpt-4o-2024-08-06")],
+)
+def test_a_dated_snapshot_wins_over_its_alias_whichever_names_its_provider(
+    lay: Layers, first: str, second: str
+) -> None:
+    row = one_request(
+        lay,
+        [("oi", "ChatOpenAI", framework(first, 50, 5)), ("openai", "chat", usage(second, 50, 5))],
+    )
+    assert [(n.model, n.requests) for n in row.names] == [(second, 1)]
+
+
 @pytest.mark.parametrize("nameless_first", [True, False])
 def test_the_richer_record_without_a_name_keeps_its_usage_and_takes_the_name(
     lay: Layers, nameless_first: bool

@@ -309,6 +309,30 @@ def test_a_wrapped_openinference_request_is_measured_once_from_the_inner_span(
     assert bench.points("gen_ai.client.operation.duration") == {frozenset(CHAT.items()): (1, 0.5)}
 
 
+def test_one_request_two_layers_recorded_side_by_side_is_measured_once(bench: Bench) -> None:
+    """A framework's LLM span and the client's span of one request, siblings under the agent
+    run (SPEC "One request counts once"): the second record measures nothing again."""
+    root = bench.tracer("app").start_span(
+        "invoke_agent", attributes={"gen_ai.operation.name": "invoke_agent"}, start_time=bench.at(0)
+    )
+    oi = {
+        "openinference.span.kind": "LLM",
+        "llm.model_name": MODEL,
+        "llm.provider": "openai",
+        "llm.token_count.prompt": 700,
+        "llm.token_count.completion": 30,
+    }
+    bench.span("openinference.instrumentation.openai", "ChatCompletion", oi, 0.2, 0.7, root)
+    client = chat(input_tokens=700, output_tokens=30)
+    bench.span("radium_otel", f"chat {MODEL}", client, 0.25, 0.65, root)
+    root.end(end_time=bench.at(1))
+
+    assert bench.points("gen_ai.client.token.usage") == {
+        token_key("input"): (1, 700),
+        token_key("output"): (1, 30),
+    }
+
+
 def test_from_many_threads_every_call_is_measured_once(bench: Bench) -> None:
     """Spans that queue for the processor's lock (see its module docstring) are measured by
     whichever thread folds them: once each, and a wrapper never besides the request inside.

@@ -16,6 +16,7 @@ import pytest
 from test_framework_rules import OP, Layers, ns, usage
 
 import radium_otel
+from radium_otel._internal.processor import session_context
 from radium_otel._internal.record import ModelName, TokenBand, ToolStats
 
 
@@ -60,6 +61,7 @@ def test_a_span_that_was_no_agent_run_adds_all_it_held_to_the_default_session(
     lay.span("tools", "execute_tool rm", 9, 9.5, tool("rm", decision="reject"), web)
     lay.span("tools", "execute_tool ls", 9.5, 9.75, tool("ls", decision="perhaps"), web)
     web.end(end_time=ns(10))
+    lay.clock.advance(60)  # (shut down a minute later: the bounds come from the spans)
     lay.provider.shutdown()
 
     (record,) = lay.records
@@ -86,17 +88,40 @@ def test_a_span_that_was_no_agent_run_adds_all_it_held_to_the_default_session(
 def test_a_default_session_keeps_its_own_bounds_when_what_it_takes_in_lies_within(
     lay: Layers,
 ) -> None:
-    lay.span("client", "chat", 0, 1, usage("gpt-4o", 5, 1))  # the default session
+    chat = lay.start("client", "chat", 0, usage("gpt-4o", 5, 1))  # the default session
     web = lay.start("web", "GET /ask", 2)
     lay.span("tools", "execute_tool ls", 3, 4, tool("ls"), web)
+    chat.end(end_time=ns(9))  # (it ends after the request, but is processed first)
     web.end(end_time=ns(5))
-    lay.span("client", "chat", 6, 8, usage("gpt-4o", 5, 1))
+    lay.clock.advance(60)
     lay.provider.shutdown()
 
     (record,) = lay.records
-    assert (record.start_time, record.end_time) == (at(0), at(8))
-    assert (record.wall_time_s, record.api_time_s, record.tool_time_s) == (8.0, 3.0, 1.0)
+    assert (record.start_time, record.end_time) == (at(0), at(9))
+    assert (record.wall_time_s, record.api_time_s, record.tool_time_s) == (9.0, 9.0, 0.0)
     assert record.tools == {"ls": ToolStats(calls=1, successes=1, duration_s=1.0)}
+    # Nothing dropped, no input tokens: no diagnostics, a hit rate of 0.
+    assert (record.diagnostics, record.cache_stats.hit_rate) == ({}, 0.0)
+
+
+def test_a_session_the_user_opened_runs_from_its_start_to_its_end(lay: Layers) -> None:
+    """Not to its spans' ends: while it is open its wall time runs to now; once ended, a
+    span that ended later by its timestamps does not stretch it."""
+    sid = lay.processor.open_session("user", start_ns=ns(0))
+    token = session_context.set(sid)
+    try:
+        lay.span("tools", "execute_tool ls", 1, 2, tool("ls"))
+        lay.clock.advance(30)
+        (active,) = lay.processor.snapshot_active()
+        assert (active.status, active.end_time, active.wall_time_s) == ("active", None, 30.0)
+        lay.span("tools", "execute_tool ls", 3, 12, tool("ls"))
+    finally:
+        session_context.reset(token)
+    record = lay.processor.end_session(sid, end_ns=ns(10))
+
+    assert record is not None
+    assert (record.start_time, record.end_time, record.wall_time_s) == (at(0), at(10), 10.0)
+    assert record.cache_stats.hit_rate == 0.0
 
 
 def detailed(model: str, inp: int, **detail: int) -> dict[str, Any]:

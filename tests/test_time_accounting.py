@@ -35,7 +35,8 @@ class Harness:
 
     def __init__(self) -> None:
         self.records: list[SessionRecord] = []
-        self.processor = SessionSpanProcessor(self.records.append, time_ns=StepClock())
+        self.clock = StepClock()
+        self.processor = SessionSpanProcessor(self.records.append, time_ns=self.clock)
         self.provider = TracerProvider()
         self.provider.add_span_processor(self.processor)
         self.tracer = self.provider.get_tracer("test")
