@@ -23,10 +23,11 @@ from radium_otel._internal.pricing import (
     CostHook,
     Prices,
     RequestCost,
+    load_prices,
     price_record,
     reprice,
 )
-from radium_otel._internal.record import ModelUsage, PricingInfo
+from radium_otel._internal.record import ModelName, ModelUsage, PricingInfo, TokenBand
 
 M = Decimal(1_000_000)
 
@@ -156,7 +157,7 @@ def test_the_hook_prices_a_request_with_the_files_prices_from_the_first_call(
 
 
 def test_a_session_ending_while_the_file_is_malformed_says_why_and_prices_nothing(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     write_pricing(tmp_path, '[models."acme-coder-3"]\ninput = "two"\noutput = 8\n')
     row = ModelUsage(model="acme-coder-3", provider="acme", requests=1, input_tokens=1_000)
@@ -165,7 +166,10 @@ def test_a_session_ending_while_the_file_is_malformed_says_why_and_prices_nothin
         'models."acme-coder-3".input must be a non-negative number (USD per million tokens), '
         "not 'two'"
     )
-    assert hook.session_ended(session(row, GPT_ROW)).pricing == PricingInfo(
+    with caplog.at_level(logging.WARNING, logger="radium_otel"):
+        broken = hook.session_ended(session(row, GPT_ROW))
+    assert [r.getMessage() for r in caplog.records] == [f"radium-otel: costs not computed: {error}"]
+    assert broken.pricing == PricingInfo(
         overrides=str(PRICING_FILE),
         unpriced_models=("acme-coder-3", "gpt-4o-2024-08-06"),
         partial=True,
@@ -213,3 +217,88 @@ def test_the_warning_names_each_model_without_a_price_once_with_its_provider_and
         " 'acme-11' [Unable to find provider with model matching 'acme-11']: cost shown as n/a,"
         " session totals as partial (≥); add prices to .radium/pricing.toml"
     ]
+
+
+# --- finding a model's price ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    "model",
+    [
+        "gemini-2.5-pro",
+        "models/gemini-2.5-pro",
+        "publishers/google/models/gemini-2.5-pro",
+        "projects/p/locations/us/publishers/google/models/gemini-2.5-pro",
+    ],
+)
+def test_a_model_named_by_its_resource_path_is_priced_by_its_last_segment(model: str) -> None:
+    # $1.25 input, $10 output per million tokens (up to 200k input)
+    usage = Usage(input_tokens=1_000, output_tokens=100)
+    cost = Prices().price_request("google", model, usage, at=AT)
+    assert cost == RequestCost(Decimal(2_250) / M, Decimal(0))
+    assert Prices().why_unpriced("google", model) is None  # (today's prices too)
+
+
+def test_an_override_for_a_provider_comes_before_one_for_any_provider(tmp_path: Path) -> None:
+    """Two tables for one model (names differ only in case): the one naming the provider
+    prices its requests, the other the rest, whatever their order in the file; a rate of 0
+    is a price (free cache reads), and decimals are read as written."""
+    write_pricing(
+        tmp_path,
+        """\
+        [models."ACME-X"]
+        input = 5
+        output = 5
+        [models."acme-x"]
+        provider = "acme"
+        input = 1.1
+        output = 2
+        cache_read = 0
+        """,
+    )
+    prices = load_prices(tmp_path)
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000, cache_read_tokens=500_000)
+    assert prices.price_request("acme", "acme-x", usage, at=AT) == RequestCost(
+        Decimal("0.55") + Decimal(2), Decimal("0.55")
+    )
+    assert prices.price_request("other", "acme-x", usage, at=AT) == RequestCost(
+        Decimal(10), Decimal(0)
+    )
+
+
+def test_cache_counts_larger_than_the_input_make_the_input() -> None:
+    """A usage whose input leaves out its cache (0 here): input = reads + writes, 200,000
+    (not above Sonnet 4.5's long-context tier): $0.30 a million cache reads, $3.75 a million
+    5-minute writes; the reads save $2.70 a million."""
+    usage = Usage(input_tokens=0, cache_read_tokens=100_000, cache_creation_tokens=100_000)
+    assert Prices().price_request("anthropic", "claude-sonnet-4-5", usage, at=AT) == RequestCost(
+        Decimal("0.405"), Decimal("0.27")
+    )
+
+
+def test_requests_summed_in_a_band_starting_at_a_tier_are_an_estimate() -> None:
+    """A tier starting at 200,000 input tokens holds inputs above it: two requests summed in
+    a band from 200,000 may be one in each tier (an estimate); from 200,001 both are above."""
+    price = ModelPrice(
+        input_mtok=TieredPrices(base=Decimal(1), tiers=[Tier(200_000, Decimal(2))]),
+        output_mtok=Decimal(4),
+    )
+    linear = pricing._pricer(price)
+    assert isinstance(linear, pricing._Linear)
+    at_start = linear.cost((400_000, 0, 0, 0, 0, 0), 2, (200_000, None))
+    assert at_start == (RequestCost(Decimal("0.4"), Decimal(0)), False)
+    above = linear.cost((400_002, 0, 0, 0, 0, 0), 2, (200_001, None))
+    assert above == (RequestCost(Decimal("0.800004"), Decimal(0)), True)
+
+
+def test_a_row_whose_names_do_not_add_up_to_it_is_priced_from_its_totals() -> None:
+    """A record edited by hand: its per-name bands no longer give the row's totals, so the
+    totals are priced (gpt-4o: $2.50 a million input tokens)."""
+    band = TokenBand(0, 32_000, 1, 1_000)
+    row = ModelUsage(
+        model="gpt-4o",
+        provider="openai",
+        requests=1,
+        input_tokens=1_000_000,
+        names=(ModelName("gpt-4o", "openai", 1, 0, (band,)),),
+    )
+    priced = price_record(session(row), Prices(), warn=False)
+    assert [r.cost_usd for r in priced.model_usage] == [2.5]
