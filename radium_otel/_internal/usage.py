@@ -444,7 +444,10 @@ def usage_from_counts(source: str, counts: Mapping[str, object]) -> Usage | None
     for path in shape.paths():
         value = counts.get(path[0])
         if isinstance(value, str) and value.isdigit():
-            value = int(value)
+            try:
+                value = int(value)
+            except ValueError:  # digits int() does not read ("²"), or too many of them
+                pass  # still a string: dropped with a warning below
         elif isinstance(value, float) and value.is_integer():
             value = int(value)
         count = _count(path, value)
