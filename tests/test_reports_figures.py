@@ -16,13 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from radium_otel._internal.index import SessionIndex
+from radium_otel._internal.index import SessionIndex, index_path
 from radium_otel._internal.record import CacheStats, ModelUsage, PricingInfo, SessionRecord
 from radium_otel._internal.reports import (
     CSV_COLUMNS,
+    Answer,
     IndexedSessions,
     ScannedSessions,
     WhenError,
+    ask,
     parse_when,
     records_text,
     write_json_array,
@@ -258,3 +260,24 @@ def test_the_cost_cells_of_a_session_whose_rows_are_all_priced(
     header, row, _ = records_text([record], "csv").split("\n")
     cells = dict(zip(header.split(","), row.split(","), strict=True))
     assert (cells["cost_usd"], cells["cost_partial"]) == expected
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_with_an_index_it_must_not_open_the_files_are_read_directly(
+    tmp_path: Path, stored: bool
+) -> None:
+    """A symlinked index is refused (never followed): the answer comes from the files, says
+    why, and whether there was any session at all."""
+    folder = sessions_dir(tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    if stored:
+        stored_sessions(folder)
+    path = index_path(folder)
+    path.unlink(missing_ok=True)
+    path.symlink_to(tmp_path / "elsewhere.sqlite3")
+
+    answer = ask(folder, lambda sessions: sessions.sessions_with_model("model-a"))
+    assert answer == Answer(
+        2 if stored else 0, [], not stored, f"refusing to open a symlinked index: {path}"
+    )
+    assert not (tmp_path / "elsewhere.sqlite3").exists()
