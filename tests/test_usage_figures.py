@@ -298,6 +298,18 @@ CLASSES: dict[str, tuple[Callable[[], object], bool, Usage | None]] = {
         True,
         Usage(3, 4, None, None, None, None, "m"),
     ),
+    # Counts of 0 (in most OpenAI responses: cached_tokens) and the largest count read fast.
+    "zero-and-largest-counts": (
+        lambda: chat_completion(
+            {
+                "prompt_tokens": 1_000_000_000,
+                "completion_tokens": 0,
+                "prompt_tokens_details": {"cached_tokens": 0},
+            }
+        ),
+        True,
+        Usage(1_000_000_000, 0, 0, None, None, None, O4),
+    ),
     # Fields pydantic keeps apart from __dict__: a usage_metadata field is Gemini's.
     "pydantic-extra-field": (with_extra_field, False, Usage(5050, 1000, 4000, None, 800)),
     "own-getattr": (
