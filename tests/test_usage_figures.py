@@ -44,7 +44,8 @@ Meta = genai_types.GenerateContentResponseUsageMetadata
 @pytest.fixture(autouse=True)
 def _plans_learnt_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test learns how its classes read (`usage._PLANS`, kept per class for the process)
-    as a fresh process would, so its result never depends on what ran before it."""
+    as a fresh process would: its result never depends on what ran before it, and mutation
+    testing sees every test that decides a class's plan, not only the first."""
     monkeypatch.setattr(usage_module, "_PLANS", {})
 
 
@@ -72,7 +73,7 @@ def embeddings(usage: dict[str, Any]) -> dict[str, Any]:
 
 
 class Tokens(int):
-    """An ``int`` subclass, as some decoders give for numbers: still a count."""
+    """An ``int`` subclass (an ``IntEnum``, a decoder's own integer type): still a count."""
 
 
 # (the response as its JSON has it, the SDK type it validates as or None, what it reports)
