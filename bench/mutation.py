@@ -48,6 +48,7 @@ _PROCESSOR_TESTS = (
 _SOURCE_TESTS = (
     "tests/sources/test_mappings.py",
     "tests/sources/test_mapping_figures.py",
+    "tests/sources/test_live_session_figures.py",
     "tests/sources/test_genai_spans.py",
     "tests/sources/test_receiver.py",
 )

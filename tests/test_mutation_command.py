@@ -36,6 +36,7 @@ def test_the_work_folder_is_laid_out_for_mutmut(tmp_path: Path) -> None:
     ]
     assert section["pytest_add_cli_args_test_selection"].split() == [
         "tests/sources/test_genai_spans.py",
+        "tests/sources/test_live_session_figures.py",
         "tests/sources/test_mapping_figures.py",
         "tests/sources/test_mappings.py",
         "tests/sources/test_receiver.py",
