@@ -1,0 +1,169 @@
+"""The transcript readers' figures, exactly, in a second: the real CLIs' transcripts of the
+standard task (tests/sources/captures/transcripts, saved by `capture_transcripts`: Claude
+Code 2.x, Codex 0.171, Gemini CLI 0.61) and hand-made lines for every branch a real run does
+not take (issue 20: mutation testing of ``radium_otel/sources/transcripts``).
+
+The oracles: what the stub served (``served.json``, tokens per model, normalised as the SPEC
+says), ccusage on the same transcript (``ccusage.json``), and, for what neither gives, the
+values read off the transcript's own rows (times, ids). The slow tests that run the CLIs
+(test_import_claude.py, test_import_codex_gemini.py) check the same against live runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from radium_otel._internal.record import SessionRecord
+from radium_otel._internal.store import SessionStore
+from radium_otel._internal.workspace import sessions_dir
+from radium_otel.sources.events import Item, Seen, to_row
+from radium_otel.sources.importer import Importer
+from radium_otel.sources.transcripts import Format, Skip, formats
+from radium_otel.sources.transcripts.claude_code import parse_time
+
+CAPTURES = Path(__file__).parent / "captures" / "transcripts"
+FORMAT_OF = {"claude": "claude-code", "codex": "codex", "gemini": "gemini-cli"}
+_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens",
+           "reasoning_tokens")  # fmt: skip
+
+
+# --- the real CLIs' transcripts ----------------------------------------------------------------
+
+
+def _import(workspace: Path, root: Path, fmt: Format) -> dict[str, SessionRecord]:
+    summary = Importer(workspace, fmt, active_after_s=0, workers=1).run([root])
+    assert summary.problems == [] and summary.skipped == {}
+    store = SessionStore(sessions_dir(workspace))
+    return {r.id: r for r in (store.read(p) for p in store.paths())}
+
+
+def _served(cli: str) -> dict[str, tuple[int, ...]]:
+    """Requests and normalised tokens per model, as the stub served them: input with the
+    cache reads and writes, output with the reasoning.
+    """
+    out: dict[str, list[int]] = {}
+    for turn in json.loads((CAPTURES / cli / "served.json").read_text()):
+        u = turn["usage"]
+        row = out.setdefault(turn["model"], [0] * 6)
+        prompt = u["input_tokens"] + u["cache_read_tokens"] + u["cache_creation_tokens"]
+        counts = (1, prompt, u["output_tokens"], u["cache_read_tokens"],
+                  u["cache_creation_tokens"], u["reasoning_tokens"])  # fmt: skip
+        for i, n in enumerate(counts):
+            row[i] += n
+    return {m: tuple(r) for m, r in out.items()}
+
+
+@dataclass(frozen=True)
+class Captured:
+    cli: str
+    session_id: str
+    tools: dict[str, tuple[int, int, int]]  # calls, successes, failures
+    refused_by: str
+    notes: str  # notes.txt as the CLI names it
+    wall_s: float
+    api_s: float
+    tool_s: float
+
+
+CAPTURED = [
+    Captured("claude", "7836486f-81ec-45c3-aba8-4b9f9f665290",
+             {"Bash": (2, 1, 1), "Write": (1, 1, 0)}, "config", "/capture/work/notes.txt",
+             0.453, 0.078, 0.167),
+    Captured("codex", "01a23a99-d9bb-7982-bcd2-3df8b6bc9cf9",
+             {"exec_command": (2, 2, 0), "apply_patch": (1, 1, 0)}, "config", "notes.txt",
+             0.418, 0.223, 0.124),
+    Captured("gemini", "7e006c38-3b3d-44f0-a21d-25ed70fc4c4d",
+             {"run_shell_command": (2, 2, 0), "write_file": (1, 1, 0)}, "policy",
+             "/capture/work/notes.txt", 0.401, 0.213, 0.104),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CAPTURED, ids=lambda c: c.cli)
+def test_a_real_transcript_makes_the_stub_s_session(case: Captured, tmp_path: Path) -> None:
+    fmt = formats()[FORMAT_OF[case.cli]]
+    records = _import(tmp_path, CAPTURES / case.cli, fmt)
+
+    (record,) = records.values()
+    assert record.id == case.session_id
+    assert record.metadata["source"] == fmt.name
+    tokens = {m.model: (m.requests, *(getattr(m, f) for f in _FIELDS)) for m in record.model_usage}
+    assert tokens == _served(case.cli)
+    assert {n: (t.calls, t.successes, t.failures) for n, t in record.tools.items()} == case.tools
+    assert record.decisions == {"reject": 1}
+    assert record.decision_sources == {"reject": {case.refused_by: 1}}
+    assert record.code_changes is not None
+    assert record.code_changes["measured_by"] == fmt.name
+    assert record.code_changes["files"] == [
+        {"path": case.notes, "added": 2, "removed": 0, "binary": False, "renamed_from": None}
+    ]
+    assert (record.wall_time_s, record.api_time_s, record.tool_time_s) == pytest.approx(
+        (case.wall_s, case.api_s, case.tool_s), abs=1e-9
+    )
+
+
+@pytest.mark.parametrize("cli", ["claude", "codex"])
+def test_ccusage_reads_the_same_tokens_from_the_real_transcript(cli: str, tmp_path: Path) -> None:
+    (peer,) = json.loads((CAPTURES / cli / "ccusage.json").read_text())["sessions"]
+    (ours,) = _import(tmp_path, CAPTURES / cli, formats()[FORMAT_OF[cli]]).values()
+
+    # ccusage's input leaves out the cache reads and writes; ours includes them.
+    cache = peer["cacheReadTokens"] + peer["cacheCreationTokens"]
+    assert ours.input_tokens == peer["inputTokens"] + cache
+    assert ours.output_tokens == peer["outputTokens"]
+    assert ours.cache_stats.cache_read_tokens == peer["cacheReadTokens"]
+    assert ours.cache_stats.cache_creation_tokens == peer["cacheCreationTokens"]
+    reasoning = sum(m.reasoning_tokens for m in ours.model_usage)
+    assert reasoning == peer.get("reasoningOutputTokens", 0)
+
+
+# --- reading lines: the items each reader makes -------------------------------------------------
+
+T0 = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
+
+
+def at(ms: int) -> str:
+    """The ISO time ``ms`` milliseconds after `T0`, as the CLIs write it."""
+    moment = datetime.fromtimestamp(T0 / 1e9 + ms / 1000, tz=timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _rows(items: list[Item]) -> list[list[Any]]:
+    """The items as journal rows, times in ms after `T0`."""
+    return [[(v - T0) // 1_000_000 if isinstance(v, int) and v > T0 // 2 else v
+             for v in to_row(item)] for item in items]  # fmt: skip
+
+
+def read(fmt: str, rows: list[Any], path: str = "x.jsonl") -> tuple[list[list[Any]], list[str]]:
+    """What a reader makes of ``rows`` (one file): its items' rows, and the skips' reasons."""
+    reader = formats()[fmt]
+    state: dict[str, Any] = {}
+    out: list[Item] = []
+    skips = []
+    for row in rows:
+        try:
+            reader.read(row, Path(path), state, out)
+        except Skip as skip:
+            skips.append(str(skip))
+        state = json.loads(json.dumps(state))  # (saved between runs: JSON-able)
+    return _rows(out), skips
+
+
+def test_parse_time_is_exact_to_the_microsecond_and_needs_a_zone() -> None:
+    assert parse_time("2026-01-01T00:00:00.000Z") == T0
+    assert parse_time("2026-01-01T00:00:01.123456Z") == T0 + 1_123_456_000
+    assert parse_time("2026-01-02T01:00:00+01:00") == T0 + 86_400_000_000_000
+    assert parse_time("2026-01-01T00:00:00") is None
+    assert parse_time("yesterday") is None
+    assert parse_time(1767225600) is None
+
+
+def test_seen_rows_are_the_same_as_from_the_reader() -> None:
+    assert _rows([Item("s", "x", None, Seen(T0 + 5_000_000, T0 + 7_000_000))]) == [
+        ["s", "x", None, "S", 5, 7]
+    ]
