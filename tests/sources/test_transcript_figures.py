@@ -167,3 +167,147 @@ def test_seen_rows_are_the_same_as_from_the_reader() -> None:
     assert _rows([Item("s", "x", None, Seen(T0 + 5_000_000, T0 + 7_000_000))]) == [
         ["s", "x", None, "S", 5, 7]
     ]
+
+
+# --- Claude Code -----------------------------------------------------------------------------
+
+
+def _claude(kind: str, ms: int, sid: str = "s1", **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "sessionId": sid, "timestamp": at(ms), **fields}
+
+
+def _usage(fresh: int, out: int, read: int = 0, write: int = 0) -> dict[str, int]:
+    return {"input_tokens": fresh, "output_tokens": out, "cache_read_input_tokens": read,
+            "cache_creation_input_tokens": write}  # fmt: skip
+
+
+def _answer(ms: int, rid: str | None, *blocks: dict[str, Any], **message: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {"requestId": rid} if rid is not None else {}
+    body = {"model": "claude-opus-4-1", "content": list(blocks), "usage": _usage(10, 5, 100, 20)}
+    return _claude("assistant", ms, message=body | message, **fields)
+
+
+def _use(use_id: str, name: str | None = "Bash") -> dict[str, Any]:
+    return {"type": "tool_use", "id": use_id, "name": name, "input": {}}
+
+
+def _result(
+    ms: int, use_id: str, error: bool = False, text: Any = "ok", **row: Any
+) -> dict[str, Any]:
+    block = {"type": "tool_result", "tool_use_id": use_id, "content": text, "is_error": error}
+    return _claude("user", ms, message={"role": "user", "content": [block]}, **row)
+
+
+CLAUDE_REQUEST = ["s1", "claude-code", "request:r1:api_request", "R", "claude-code/transcript",
+                  "claude-opus-4-1", "anthropic", 100, 250, False, 130, 5, 100, 20, 0, 0, None,
+                  False]  # fmt: skip
+
+# fmt: off
+CLAUDE_CASES: dict[str, tuple[list[Any], list[list[Any]], list[str]]] = {
+    "a request from its api-request row, a later block of its message adds nothing": (
+        [_claude("api-request", 100), _answer(250, "r1", {"type": "text", "text": "hi"}),
+         _answer(260, "r1", _use("u1"))],
+        [CLAUDE_REQUEST],
+        [],
+    ),
+    "no api-request row: the request starts at its row; message.id is its key": (
+        [_answer(250, None, id="m1"), _claude("api-request", 300), _answer(280, None, id="m2")],
+        [[*CLAUDE_REQUEST[:2], "request:m1:api_request", *CLAUDE_REQUEST[3:7], 250, 250,
+          *CLAUDE_REQUEST[9:]],
+         [*CLAUDE_REQUEST[:2], "request:m2:api_request", *CLAUDE_REQUEST[3:7], 280, 280,
+          *CLAUDE_REQUEST[9:]]],
+        [],
+    ),
+    "no id at all: no key, each row its own request": (
+        [_answer(250, None), _answer(260, None, model="claude-haiku-4-5")],
+        [[*CLAUDE_REQUEST[:2], None, *CLAUDE_REQUEST[3:7], 250, 250, *CLAUDE_REQUEST[9:]],
+         [*CLAUDE_REQUEST[:2], None, *CLAUDE_REQUEST[3:5], "claude-haiku-4-5", "anthropic", 260,
+          260, *CLAUDE_REQUEST[9:]]],
+        [],
+    ),
+    "a synthetic message, a message without usage, a prompt: seen, no request": (
+        [_answer(10, "r0", model="<synthetic>"), _answer(20, "r2", usage=None),
+         _answer(25, "r3", model=None),
+         _claude("user", 30, message={"role": "user", "content": "do it"})],
+        [["s1", "claude-code", None, "S", 10, 10], ["s1", "claude-code", None, "S", 20, 20],
+         ["s1", "claude-code", None, "S", 25, 25], ["s1", "claude-code", None, "S", 30, 30]],
+        [],
+    ),
+    "tool calls: ran, failed, refused by a rule, by the user, unknown, nameless": (
+        [_answer(100, "r1", _use("u1"), _use("u2"), _use("u3"), _use("u4"), _use("u6", None)),
+         _result(150, "u1"), _result(160, "u2", True, "Exit code 1"),
+         _result(170, "u3", True, "Claude requested permissions to write to /w/x.txt, but "
+                 "you haven't granted it yet."),
+         _result(180, "u4", True, "x", toolUseResult="The user doesn't want to proceed"),
+         _result(190, "u5"), _result(195, "u6", False, [{"type": "text", "text": "ok"}])],
+        [[*CLAUDE_REQUEST[:7], 100, 100, *CLAUDE_REQUEST[9:]],
+         ["s1", "claude-code", "tool_result:u1", "T", "Bash", 100, 150, None,
+          "claude-code/transcript"],
+         ["s1", "claude-code", "tool_result:u2", "T", "Bash", 100, 160, "error",
+          "claude-code/transcript"],
+         ["s1", "claude-code", "tool_decision:u3", "D", "reject", "config", 170,
+          "claude-code/transcript"],
+         ["s1", "claude-code", "tool_decision:u4", "D", "reject", "user", 180,
+          "claude-code/transcript"],
+         ["s1", "claude-code", "tool_result:u5", "T", "unknown", 190, 190, None,
+          "claude-code/transcript"],
+         ["s1", "claude-code", "tool_result:u6", "T", "unknown", 100, 195, None,
+          "claude-code/transcript"]],
+        [],
+    ),
+    "lines per file: an Edit's patch, a created file; none for a failed edit": (
+        [_answer(100, "r1", _use("e1", "Edit"), _use("w1", "Write"), _use("e2", "Edit")),
+         _result(150, "e1", toolUseResult={"filePath": "a.py", "structuredPatch": [
+             {"lines": [" keep", "-old", "-older", "+new", 7]}, {"lines": ["+more"]}, "x"]}),
+         _result(160, "w1", toolUseResult={"type": "create", "filePath": "b.py",
+                                            "content": "1\n2\n3"}),
+         _result(170, "e2", True, "String to replace not found", toolUseResult={
+             "filePath": "c.py", "structuredPatch": [{"lines": ["+x"]}]})],
+        [[*CLAUDE_REQUEST[:7], 100, 100, *CLAUDE_REQUEST[9:]],
+         ["s1", "claude-code", "tool_result:e1", "T", "Edit", 100, 150, None,
+          "claude-code/transcript"],
+         ["s1", "claude-code", "lines:e1:a.py", "L", 2, 2, "a.py", 150],
+         ["s1", "claude-code", "tool_result:w1", "T", "Write", 100, 160, None,
+          "claude-code/transcript"],
+         ["s1", "claude-code", "lines:w1:b.py", "L", 3, 0, "b.py", 160],
+         ["s1", "claude-code", "tool_result:e2", "T", "Edit", 100, 170, "error",
+          "claude-code/transcript"]],
+        [],
+    ),
+    "results that give no lines: no file, an update without a patch, an empty patch": (
+        [_result(150, "a", toolUseResult={"structuredPatch": [{"lines": ["+x"]}]}),
+         _result(160, "b", toolUseResult={"filePath": "b", "type": "update", "content": "x"}),
+         _result(170, "c", toolUseResult={"filePath": "c", "structuredPatch": []}),
+         _result(180, "d", toolUseResult={"filePath": "", "type": "create", "content": "x"}),
+         _result(190, "e", toolUseResult="written")],
+        [["s1", "claude-code", f"tool_result:{u}", "T", "unknown", ms, ms, None,
+          "claude-code/transcript"]
+         for u, ms in zip("abcde", (150, 160, 170, 180, 190), strict=True)],
+        [],
+    ),
+    "a sub-agent's side-chain rows count in the parent's session": (
+        [_claude("api-request", 50, isSidechain=True),
+         _answer(100, "r1", isSidechain=True, agentId="a1")],
+        [[*CLAUDE_REQUEST[:7], 50, 100, *CLAUDE_REQUEST[9:]]],
+        [],
+    ),
+    "lines skipped, each with its reason; ignored types without one": (
+        [[1], "x", {"type": "summary"}, {"type": "hologram", "sessionId": "s1"},
+         _claude("user", 0, sid=""), {"type": "user", "timestamp": at(0)},
+         _claude("assistant", 0, timestamp="2026-01-01T00:00:00"),
+         _claude("assistant", 0, timestamp=None), _claude("user", 0, message="hi")],
+        [],
+        ["not a JSON object", "not a JSON object", "unknown record type 'hologram'",
+         "no sessionId", "no sessionId", "no timestamp", "no timestamp",
+         "user row without a message"],
+    ),
+}
+# fmt: on
+
+
+@pytest.mark.parametrize("case", list(CLAUDE_CASES))
+def test_claude_code_lines(case: str) -> None:
+    rows, expected, skips = CLAUDE_CASES[case]
+    items, skipped = read("claude-code", rows)
+    assert items == expected
+    assert skipped == skips

@@ -46,9 +46,13 @@ _IGNORED: Final = frozenset({
     "last-prompt", "cost-state", "tools-used", "api-request-shape", "api-request-blob",
     "atis-latch", "progress", "custom-title", "tag",
 })  # fmt: skip
-#: How Claude Code words a tool call refused before it ran (by a rule; by the user).
+#: How Claude Code words a tool call refused before it ran (by a rule; by the user). In
+#: ``-p`` mode a call no rule allows is refused as nobody can be asked: "Claude requested
+#: permissions to write to <path>, but you haven't granted it yet." (also "to use",
+#: "to read from", "to edit", "to glob").
 _REFUSED_BY_RULE: Final = ("needs approval", "permission to use", "has been denied",
-                           "was blocked", "not allowed")  # fmt: skip
+                           "was blocked", "not allowed",
+                           "haven't granted it yet")  # fmt: skip
 _REFUSED_BY_USER: Final = ("doesn't want to proceed", "user rejected", "rejected by the user")
 
 
