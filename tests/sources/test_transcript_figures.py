@@ -139,6 +139,14 @@ def _rows(items: list[Item]) -> list[list[Any]]:
              for v in to_row(item)] for item in items]  # fmt: skip
 
 
+SID = {"claude-code": "s1", "codex": "c1", "gemini-cli": "g1"}
+
+
+def _seen(source: str, ms: int, sid: str | None = None) -> list[Any]:
+    """A ``Seen`` row of ``source``'s reader (in session `SID`, unless ``sid``)."""
+    return [sid or SID[source], source, None, "S", ms, ms]
+
+
 def read(fmt: str, rows: list[Any], path: str = "x.jsonl") -> tuple[list[list[Any]], list[str]]:
     """What a reader makes of ``rows`` (one file): its items' rows, and the skips' reasons."""
     reader = formats()[fmt]
@@ -309,5 +317,209 @@ CLAUDE_CASES: dict[str, tuple[list[Any], list[list[Any]], list[str]]] = {
 def test_claude_code_lines(case: str) -> None:
     rows, expected, skips = CLAUDE_CASES[case]
     items, skipped = read("claude-code", rows)
+    assert items == expected
+    assert skipped == skips
+
+
+# --- Codex -----------------------------------------------------------------------------------
+
+ROLLOUT = "rollout-2026-01-01T00-00-00-0199aaaa-bbbb-7ccc-8ddd-eeeeffff0000.jsonl"
+
+
+def _codex(kind: str, ms: int, **payload: Any) -> dict[str, Any]:
+    return {"timestamp": at(ms), "type": kind, "payload": payload}
+
+
+def _meta(ms: int = 0, sid: str = "c1", **fields: Any) -> dict[str, Any]:
+    return _codex("session_meta", ms, id=sid, **fields)
+
+
+def _record(ms: int, response: str | None, fresh: int = 100, **usage: int) -> dict[str, Any]:
+    counts = {"input_tokens": fresh, "cached_input_tokens": 40, "output_tokens": 20,
+              "reasoning_output_tokens": 5} | usage  # fmt: skip
+    return _codex("token_usage_record", ms, response_id=response, usage=counts)
+
+
+def _call(
+    ms: int, call_id: Any, name: str | None = "exec_command", **fields: Any
+) -> dict[str, Any]:
+    kind = fields.pop("type", "function_call")
+    return _codex("response_item", ms, type=kind, name=name, call_id=call_id, **fields)
+
+
+def _output(ms: int, call_id: Any, output: Any, kind: str = "function_call_output") -> Any:
+    return _codex("response_item", ms, type=kind, call_id=call_id, output=output)
+
+
+def _token_count(ms: int, total: int, last: int) -> dict[str, Any]:
+    def usage(n: int) -> dict[str, int]:
+        return {"input_tokens": n, "cached_input_tokens": 0, "output_tokens": 1}
+
+    info = {"total_token_usage": usage(total), "last_token_usage": usage(last)}
+    return _codex("event_msg", ms, type="token_count", info=info)
+
+
+PATCH = ("*** Begin Patch\n*** Add File: new.txt\n+a\n+b\n*** Update File: old.py\n@@\n-x\n+y\n"
+         "+z\n*** End Patch\n")  # fmt: skip
+
+# fmt: off
+CODEX_CASES: dict[str, tuple[list[Any], list[list[Any]], list[str]]] = {
+    "session_meta, turn_context, a request from the prompt to its record": (
+        [_meta(0, cli_version="0.171.0", model_provider="openai", originator="codex_exec"),
+         _codex("turn_context", 5, model="gpt-5.5", approval_policy="on-request"),
+         _codex("response_item", 10, type="message", role="user"),
+         _codex("response_item", 20, type="message", role="assistant"),
+         _record(50, "resp1")],
+        [['c1', 'codex', None, 'M', [['source_version', '0.171.0'], ['codex.provider', 'openai'],
+          ['codex.originator', 'codex_exec']]],
+         _seen('codex', 0),
+         ['c1', 'codex', None, 'M', [['model', 'gpt-5.5'], ['codex.approval_policy',
+          'on-request']]],
+         _seen('codex', 5),
+         _seen('codex', 10),
+         _seen('codex', 20),
+         ['c1', 'codex', 'response:resp1', 'R', 'codex/transcript', 'gpt-5.5', None, 10, 50,
+          False, 100, 20, 40, 0, 5, 0, None, False],
+         _seen('codex', 50)],
+        [],
+    ),
+    "no model, no policy, no metadata; a request without a response id has no key": (
+        [_meta(0), _codex("turn_context", 5, model="", approval_policy=None),
+         _codex("event_msg", 10, type="user_message"), _record(50, None),
+         _codex("event_msg", 60, type="task_started"), _record(55, ""),
+         _codex("response_item", 70, type="message", role="developer"),
+         _codex("token_usage_record", 80, response_id="r", usage="x")],
+        [_seen('codex', 0),
+         ['c1', 'codex', None, 'M', []],
+         _seen('codex', 5),
+         _seen('codex', 10),
+         ['c1', 'codex', None, 'R', 'codex/transcript', 'unknown', None, 10, 50, False, 100, 20,
+          40, 0, 5, 0, None, False],
+         _seen('codex', 50),
+         _seen('codex', 60),
+         ['c1', 'codex', None, 'R', 'codex/transcript', 'unknown', None, 55, 55, False, 100, 20,
+          40, 0, 5, 0, None, False],
+         _seen('codex', 55),
+         _seen('codex', 70),
+         _seen('codex', 80)],
+        [],
+    ),
+    "an older rollout: token_count once per change of the totals, none after records": (
+        [_meta(0), _codex("event_msg", 10, type="user_message"), _token_count(30, 100, 100),
+         _token_count(35, 100, 100), _token_count(60, 150, 50),
+         _codex("event_msg", 65, type="token_count", info=None),
+         _codex("event_msg", 66, type="token_count", info={"last_token_usage": {}}),
+         _record(90, "r9"), _token_count(95, 300, 150)],
+        [_seen('codex', 0),
+         _seen('codex', 10),
+         ['c1', 'codex', None, 'R', 'codex/transcript', 'unknown', None, 10, 30, False, 100, 1,
+          0, 0, 0, 0, None, False],
+         _seen('codex', 30),
+         _seen('codex', 35),
+         ['c1', 'codex', None, 'R', 'codex/transcript', 'unknown', None, 35, 60, False, 50, 1, 0,
+          0, 0, 0, None, False],
+         _seen('codex', 60),
+         _seen('codex', 65),
+         _seen('codex', 66),
+         ['c1', 'codex', 'response:r9', 'R', 'codex/transcript', 'unknown', None, 66, 90, False,
+          100, 20, 40, 0, 5, 0, None, False],
+         _seen('codex', 90),
+         _seen('codex', 95)],
+        [],
+    ),
+    "tool calls: ran, failed, a patch's lines per file, refused by the user and by a rule": (
+        [_meta(0),
+         _call(10, "t1"), _output(20, "t1", "Process exited with code 1\nls: no such file"),
+         _call(30, "t2", "apply_patch", type="custom_tool_call", input=PATCH),
+         _output(40, "t2", {"content": "Success. Updated the following files"},
+                 "custom_tool_call_output"),
+         _call(50, "t3", "apply_patch", arguments=json.dumps({"input": PATCH})),
+         _output(60, "t3", '{"output":"Exit code: 1\\nverification failed","metadata":{}}'),
+         _call(70, "t4"), _output(80, "t4", "exec command rejected by user"),
+         _call(90, "t5"), _output(100, "t5", 'Rejected("not allowed in this test")'),
+         _call(110, "t6", "", type="local_shell_call"),
+         _output(120, "t6", [{"type": "input_text", "text": "exec_command failed: boom"}]),
+         _call(130, "t7", "web_search"), _output(140, "t7", {"success": False, "content": "x"}),
+         _output(150, "t8", "apply_patch verification failed: no such file"),
+         _call(160, "t9", None), _output(150, "t9", "ok"),
+         _call(170, 7), _output(180, 7, "ok")],
+        [_seen('codex', 0),
+         _seen('codex', 10),
+         ['c1', 'codex', 'tool_result:t1', 'T', 'exec_command', 10, 20, None, 'codex/transcript'],
+         _seen('codex', 20),
+         _seen('codex', 30),
+         ['c1', 'codex', 'tool_result:t2', 'T', 'apply_patch', 30, 40, None, 'codex/transcript'],
+         ['c1', 'codex', 'tool_result:t2.1', 'L', 2, 0, 'new.txt', 40],
+         ['c1', 'codex', 'tool_result:t2.2', 'L', 2, 1, 'old.py', 40],
+         _seen('codex', 40),
+         _seen('codex', 50),
+         ['c1', 'codex', 'tool_result:t3', 'T', 'apply_patch', 50, 60, 'failed',
+          'codex/transcript'],
+         _seen('codex', 60),
+         _seen('codex', 70),
+         ['c1', 'codex', 'tool_result:t4', 'D', 'reject', 'user', 80, 'codex/transcript'],
+         _seen('codex', 80),
+         _seen('codex', 90),
+         ['c1', 'codex', 'tool_result:t5', 'D', 'reject', 'config', 100, 'codex/transcript'],
+         _seen('codex', 100),
+         _seen('codex', 110),
+         ['c1', 'codex', 'tool_result:t6', 'T', 'shell', 110, 120, 'failed', 'codex/transcript'],
+         _seen('codex', 120),
+         _seen('codex', 130),
+         ['c1', 'codex', 'tool_result:t7', 'T', 'web_search', 130, 140, 'failed',
+          'codex/transcript'],
+         _seen('codex', 140),
+         ['c1', 'codex', 'tool_result:t8', 'T', 'unknown', 150, 150, 'failed', 'codex/transcript'],
+         _seen('codex', 150),
+         _seen('codex', 160),
+         ['c1', 'codex', 'tool_result:t9', 'T', 'unknown', 150, 150, None, 'codex/transcript'],
+         _seen('codex', 150),
+         _seen('codex', 170),
+         _seen('codex', 180)],
+        [],
+    ),
+    "a sub-agent's rollout counts in its parent's session; a repeated session_meta is ignored": (
+        [_meta(0, "child", source={"subagent": {"thread_spawn": {"parent_thread_id": "p1",
+                                                                 "depth": 1}}}),
+         _meta(5, "other"), _record(50, "r1")],
+        [_seen('codex', 0, 'p1'),
+         _seen('codex', 5, 'p1'),
+         ['p1', 'codex', 'response:r1', 'R', 'codex/transcript', 'unknown', None, 50, 50, False,
+          100, 20, 40, 0, 5, 0, None, False],
+         _seen('codex', 50, 'p1')],
+        [],
+    ),
+    "before its session_meta, the id in the file's name": (
+        [_record(50, "r1"), _meta(60, "c1")],
+        [['0199aaaa-bbbb-7ccc-8ddd-eeeeffff0000', 'codex', 'response:r1', 'R', 'codex/transcript',
+          'unknown', None, 50, 50, False, 100, 20, 40, 0, 5, 0, None, False],
+         _seen('codex', 50, '0199aaaa-bbbb-7ccc-8ddd-eeeeffff0000'),
+         _seen('codex', 60)],
+        [],
+    ),
+    "lines skipped, each with its reason": (
+        [[1], {"type": "hologram"}, {"type": "event_msg", "payload": []},
+         {"type": "event_msg", "payload": {}, "timestamp": "now"},
+         _codex("session_meta", 0, id=""),
+         _codex("session_meta", 0, source={"parent_thread_id": ""}),
+         _record(50, "r1")],
+        [],
+        ['not a JSON object',
+          "unknown record type 'hologram'",
+          'event_msg row without a payload',
+          'no timestamp',
+          'session_meta without an id',
+          'session_meta without an id',
+          'no session_meta'],
+    ),
+}
+# fmt: on
+
+
+@pytest.mark.parametrize("case", list(CODEX_CASES))
+def test_codex_lines(case: str) -> None:
+    rows, expected, skips = CODEX_CASES[case]
+    path = ROLLOUT if "file's name" in case else "x.jsonl"
+    items, skipped = read("codex", rows, path)
     assert items == expected
     assert skipped == skips
