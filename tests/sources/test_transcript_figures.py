@@ -523,3 +523,170 @@ def test_codex_lines(case: str) -> None:
     items, skipped = read("codex", rows, path)
     assert items == expected
     assert skipped == skips
+
+
+# --- Gemini CLI ------------------------------------------------------------------------------
+
+GEMINI_CHATS = "tmp/proj/chats/session-2026-01-01T00-00-g1.jsonl"
+
+
+def _start(sid: Any = "g1", **fields: Any) -> dict[str, Any]:
+    return {"sessionId": sid, "projectHash": "h", "startTime": at(0), "lastUpdated": at(1),
+            "kind": "main"} | fields  # fmt: skip
+
+
+def _said(ms: int, mid: str = "u") -> dict[str, Any]:
+    return {"id": mid, "timestamp": at(ms), "type": "user", "content": [{"text": "go"}]}
+
+
+def _gemini(ms: int, mid: str, *calls: Any, **fields: Any) -> dict[str, Any]:
+    tokens = {"input": 300, "output": 40, "cached": 200, "thoughts": 10, "tool": 5}
+    return {"id": mid, "timestamp": at(ms), "type": "gemini", "content": "ok", "tokens": tokens,
+            "model": "gemini-2.5-pro", "toolCalls": list(calls)} | fields  # fmt: skip
+
+
+def _tool(call_id: Any, status: str, ms: int | None, name: str = "run_shell_command",
+          **fields: Any) -> dict[str, Any]:  # fmt: skip
+    stamp = at(ms) if ms is not None else None
+    return {"id": call_id, "name": name, "status": status, "timestamp": stamp} | fields
+
+
+def _refusal(text: str) -> list[dict[str, Any]]:
+    return [{"functionResponse": {"id": "x", "response": {"error": text}}}]
+
+
+def _diff(added: Any, removed: Any, user_added: Any = 0, user_removed: Any = 0, **where: Any
+          ) -> dict[str, Any]:  # fmt: skip
+    stats = {"model_added_lines": added, "model_removed_lines": removed,
+             "user_added_lines": user_added, "user_removed_lines": user_removed}  # fmt: skip
+    return {"diffStat": stats, **where}
+
+
+def gemini_path(case: str) -> str:
+    """A sub-agent's transcript is in a folder named after its parent session."""
+    return GEMINI_CHATS if "sub-agent" not in case else "tmp/proj/chats/parent-1/a1.jsonl"
+
+
+# fmt: off
+GEMINI_CASES: dict[str, tuple[list[Any], list[list[Any]], list[str]]] = {
+    "the session's first row; a request from the prompt; a message written again adds its row": (
+        [_start(), _said(10), _gemini(50, "m1", tokens=None), _gemini(60, "m1"),
+         {"$set": {"lastUpdated": at(70)}}, _gemini(65, "m1"), {"$rewindTo": "m1"},
+         _said(5, "u0"), _gemini(80, "m2", model=None, toolCalls=None)],
+        [_seen('gemini-cli', 0),
+         _seen('gemini-cli', 1),
+         _seen('gemini-cli', 10),
+         _seen('gemini-cli', 50),
+         _seen('gemini-cli', 60),
+         ['g1', 'gemini-cli', 'message:m1', 'R', 'gemini-cli/transcript', 'gemini-2.5-pro',
+          'google', 10, 60, False, 305, 50, 200, 0, 10, 0, None, False],
+         _seen('gemini-cli', 70),
+         _seen('gemini-cli', 65),
+         ['g1', 'gemini-cli', 'message:m1', 'R', 'gemini-cli/transcript', 'gemini-2.5-pro',
+          'google', 10, 65, False, 305, 50, 200, 0, 10, 0, None, False],
+         _seen('gemini-cli', 5),
+         _seen('gemini-cli', 80),
+         ['g1', 'gemini-cli', 'message:m2', 'R', 'gemini-cli/transcript', 'unknown', 'google',
+          10, 80, False, 305, 50, 200, 0, 10, 0, None, False]],
+        [],
+    ),
+    "tool calls: ran with lines, failed, refused by a rule and by the user, not finished": (
+        [_start(), _said(10),
+         _gemini(50, "m1",
+                 _tool("t1", "success", 70, "write_file",
+                       resultDisplay=_diff(2, 1, 1, 3, filePath="/w/a.txt", fileName="a.txt")),
+                 _tool("t2", "success", 71, "replace",
+                       resultDisplay=_diff(True, -4, "3", None, fileName="b.txt")),
+                 _tool("t3", "success", 72, "edit", resultDisplay=_diff(1, 0, filePath="")),
+                 _tool("t4", "success", 73, resultDisplay="exit code 1"),
+                 _tool("t5", "error", 74, resultDisplay="Command failed"),
+                 _tool("t6", "error", 75, result=_refusal("Tool execution denied by policy.")),
+                 _tool("t7", "error", 76, resultDisplay="Tool execution blocked: hook"),
+                 _tool("t8", "cancelled", 77), _tool("t9", "executing", 78),
+                 _tool("t10", "success", 20), _tool("t11", "success", None, name=""),
+                 _tool(7, "success", 79), "x")],
+        [_seen('gemini-cli', 0),
+         _seen('gemini-cli', 1),
+         _seen('gemini-cli', 10),
+         _seen('gemini-cli', 50),
+         ['g1', 'gemini-cli', 'message:m1', 'R', 'gemini-cli/transcript', 'gemini-2.5-pro',
+          'google', 10, 50, False, 305, 50, 200, 0, 10, 0, None, False],
+         ['g1', 'gemini-cli', 'tool_call:t1', 'T', 'write_file', 50, 70, None,
+          'gemini-cli/transcript'],
+         ['g1', 'gemini-cli', 'tool_call:t1.1', 'L', 3, 4, '/w/a.txt', 70],
+         ['g1', 'gemini-cli', 'tool_call:t2', 'T', 'replace', 50, 71, None,
+          'gemini-cli/transcript'],
+         ['g1', 'gemini-cli', 'tool_call:t2.1', 'L', 0, 0, 'b.txt', 71],
+         ['g1', 'gemini-cli', 'tool_call:t3', 'T', 'edit', 50, 72, None, 'gemini-cli/transcript'],
+         ['g1', 'gemini-cli', 'tool_call:t3.1', 'L', 1, 0, None, 72],
+         ['g1', 'gemini-cli', 'tool_call:t4', 'T', 'run_shell_command', 50, 73, None,
+          'gemini-cli/transcript'],
+         ['g1', 'gemini-cli', 'tool_call:t5', 'T', 'run_shell_command', 50, 74, 'error',
+          'gemini-cli/transcript'],
+         ['g1', 'gemini-cli', 'tool_call:t6', 'D', 'reject', 'policy', 75,
+          'gemini-cli/transcript'],
+         ['g1', 'gemini-cli', 'tool_call:t7', 'D', 'reject', 'policy', 76,
+          'gemini-cli/transcript'],
+         ['g1', 'gemini-cli', 'tool_call:t8', 'D', 'reject', 'user', 77, 'gemini-cli/transcript'],
+         ['g1', 'gemini-cli', 'tool_call:t10', 'T', 'run_shell_command', 50, 50, None,
+          'gemini-cli/transcript'],
+         ['g1', 'gemini-cli', 'tool_call:t11', 'T', 'unknown', 50, 50, None,
+          'gemini-cli/transcript']],
+        [],
+    ),
+    "the history rewritten in a $set: its messages read, already seen ids again": (
+        [_start(), {"$set": {"messages": [_said(10), _gemini(50, "m1"), {"type": "x"}, 3]}},
+         {"$set": {"messages": [_said(10), _gemini(50, "m1"), _said(60, "u2"),
+                                _gemini(90, "m2")], "lastUpdated": "later"}}],
+        [_seen('gemini-cli', 0),
+         _seen('gemini-cli', 1),
+         _seen('gemini-cli', 10),
+         _seen('gemini-cli', 50),
+         ['g1', 'gemini-cli', 'message:m1', 'R', 'gemini-cli/transcript', 'gemini-2.5-pro',
+          'google', 10, 50, False, 305, 50, 200, 0, 10, 0, None, False],
+         _seen('gemini-cli', 10),
+         _seen('gemini-cli', 50),
+         ['g1', 'gemini-cli', 'message:m1', 'R', 'gemini-cli/transcript', 'gemini-2.5-pro',
+          'google', 10, 50, False, 305, 50, 200, 0, 10, 0, None, False],
+         _seen('gemini-cli', 60),
+         _seen('gemini-cli', 90),
+         ['g1', 'gemini-cli', 'message:m2', 'R', 'gemini-cli/transcript', 'gemini-2.5-pro',
+          'google', 60, 90, False, 305, 50, 200, 0, 10, 0, None, False]],
+        [],
+    ),
+    "a sub-agent's transcript counts in its parent's session": (
+        [_start("a1", kind="subagent"), _said(10), _gemini(50, "m1")],
+        [_seen('gemini-cli', 0, 'parent-1'),
+         _seen('gemini-cli', 1, 'parent-1'),
+         _seen('gemini-cli', 10, 'parent-1'),
+         _seen('gemini-cli', 50, 'parent-1'),
+         ['parent-1', 'gemini-cli', 'message:m1', 'R', 'gemini-cli/transcript', 'gemini-2.5-pro',
+          'google', 10, 50, False, 305, 50, 200, 0, 10, 0, None, False]],
+        [],
+    ),
+    "lines skipped, each with its reason": (
+        [[1], {"type": "gemini"}, {"$set": {}}, _start(""), _start(7),
+         {"type": "gemini", "id": "m"}, _start(), {"$set": []}, {"type": "hologram"},
+         {"type": "user", "id": "u", "timestamp": "then"}],
+        [_seen('gemini-cli', 0),
+         _seen('gemini-cli', 1)],
+        ['not a JSON object',
+          "a message before the session's first row",
+          "$set before the session's first row",
+          'no sessionId',
+          'no sessionId',
+          "a message before the session's first row",
+          '$set without an object',
+          "unknown record type 'hologram'",
+          'no timestamp'],
+    ),
+}
+# fmt: on
+
+
+@pytest.mark.parametrize("case", list(GEMINI_CASES))
+def test_gemini_cli_lines(case: str) -> None:
+    rows, expected, skips = GEMINI_CASES[case]
+    items, skipped = read("gemini-cli", rows, gemini_path(case))
+    assert items == expected
+    assert skipped == skips
