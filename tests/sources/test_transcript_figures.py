@@ -690,3 +690,137 @@ def test_gemini_cli_lines(case: str) -> None:
     items, skipped = read("gemini-cli", rows, gemini_path(case))
     assert items == expected
     assert skipped == skips
+
+
+# --- where each CLI keeps its transcripts ----------------------------------------------------
+
+_HOMES = ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME")
+CLAUDE_DEFAULT = ["~/.claude/projects", "~/.config/claude/projects"]
+# fmt: off
+ROOTS = [
+    ("claude-code", {"CLAUDE_CONFIG_DIR": "/a,,~/b"}, ["/a/projects", "~/b/projects"]),
+    ("claude-code", {"CLAUDE_CONFIG_DIR": " "}, CLAUDE_DEFAULT),
+    ("claude-code", {}, CLAUDE_DEFAULT),
+    ("codex", {"CODEX_HOME": "~/c"}, ["~/c/sessions"]),
+    ("codex", {"CODEX_HOME": " "}, ["~/.codex/sessions"]),
+    ("gemini-cli", {"GEMINI_CLI_HOME": "/g"}, ["/g/.gemini/tmp"]),
+    ("gemini-cli", {"GEMINI_CLI_HOME": ""}, ["~/.gemini/tmp"]),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("fmt", "env", "expected"), ROOTS)
+def test_default_roots(
+    fmt: str,
+    env: dict[str, str],
+    expected: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in _HOMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    roots = formats()[fmt].default_roots()
+    assert roots == [Path(p.replace("~", str(tmp_path))) for p in expected]
+
+
+TREES = {
+    "claude-code": (
+        ["p/s.jsonl", "p/s/subagents/agent-a.jsonl", "p/notes.txt", "p/b.jsonl", "q.jsonl"],
+        ["q.jsonl", "p/b.jsonl", "p/s.jsonl", "p/s/subagents/agent-a.jsonl"],
+        [".", "p", "p", "p"],
+    ),
+    "codex": (
+        ["2026/01/01/rollout-x.jsonl", "2026/01/01/other.jsonl", "2026/01/02/rollout-y.json",
+         "2026/01/02/rollout-z.jsonl"],
+        ["2026/01/01/rollout-x.jsonl", "2026/01/02/rollout-z.jsonl"],
+        ["2026/01/01", "2026/01/02"],
+    ),
+    "gemini-cli": (
+        ["p/chats/session-a.jsonl", "p/chats/parent/a1.jsonl", "p/chats/session-b.json",
+         "p/logs.jsonl", "p/chats/x/y/deep.jsonl", "chats/top.jsonl"],
+        ["chats/top.jsonl", "p/chats/session-a.jsonl", "p/chats/parent/a1.jsonl"],
+        ["chats", "p/chats", "p/chats"],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", list(TREES))
+def test_the_files_read_and_their_groups(fmt: str, tmp_path: Path) -> None:
+    made, found, groups = TREES[fmt]
+    for name in made:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    reader = formats()[fmt]
+    files = list(reader.files(tmp_path))
+
+    assert files == [str(tmp_path / name) for name in found]
+    assert [reader.group(f) for f in files] == [str(tmp_path / g) for g in groups]
+    assert list(reader.files(tmp_path / found[0])) == [str(tmp_path / found[0])]
+
+
+CLAUDE_BOOKKEEPING = ["summary", "attachment", "queue-operation", "system",
+                      "file-history-snapshot", "last-prompt", "cost-state", "tools-used",
+                      "api-request-shape", "api-request-blob", "atis-latch", "progress",
+                      "custom-title", "tag"]  # fmt: skip
+
+
+def test_claude_code_bookkeeping_rows_are_ignored_unparsed() -> None:
+    reader = formats()["claude-code"]
+    assert reader.skip_prefixes == tuple(
+        sorted(b'{"type":"%s"' % kind.encode() for kind in CLAUDE_BOOKKEEPING)
+    )
+    rows = [_claude(kind, 10) for kind in CLAUDE_BOOKKEEPING]
+    assert read("claude-code", rows) == ([], [])
+
+
+def test_what_each_format_is() -> None:
+    found = {name: (f.name, f.lines_known, f.skip_prefixes[:0]) for name, f in formats().items()}
+    assert found == {n: (n, True, ()) for n in ("claude-code", "codex", "gemini-cli")}
+    assert formats()["codex"].skip_prefixes == formats()["gemini-cli"].skip_prefixes == ()
+
+
+# --- sub-agents' files, imported: one session ------------------------------------------------
+
+
+def _lines(rows: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(row) + "\n" for row in rows)
+
+
+SUBAGENT_FILES = {
+    "claude-code": {
+        "p/s1.jsonl": [_claude("api-request", 0), _answer(100, "r1")],
+        "p/s1/subagents/agent-a.jsonl": [
+            _claude("api-request", 200, isSidechain=True),
+            _answer(300, "r2", isSidechain=True, model="claude-haiku-4-5"),
+        ],
+    },
+    "codex": {
+        f"2026/01/01/{ROLLOUT}": [_meta(0, "c1"), _record(100, "r1")],
+        "2026/01/01/rollout-2026-01-01T00-00-01-0199aaaa-bbbb-7ccc-8ddd-eeeeffff0001.jsonl": [
+            _meta(150, "child", source={"subagent": {"thread_spawn": {"parent_thread_id": "c1"}}}),
+            _codex("event_msg", 200, type="user_message"),
+            _record(300, "r2"),
+        ],
+    },
+    "gemini-cli": {
+        "p/chats/session-2026-01-01T00-00-g1.jsonl": [_start(), _said(0), _gemini(100, "m1")],
+        "p/chats/g1/a1.jsonl": [_start("a1", kind="subagent"), _said(200), _gemini(300, "m2")],
+    },
+}
+
+
+@pytest.mark.parametrize("fmt", list(SUBAGENT_FILES))
+def test_a_sub_agent_s_file_counts_in_its_parent_s_session(fmt: str, tmp_path: Path) -> None:
+    for name, rows in SUBAGENT_FILES[fmt].items():
+        (tmp_path / "root" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "root" / name).write_text(_lines(rows))
+    records = _import(tmp_path / "ws", tmp_path / "root", formats()[fmt])
+
+    (record,) = records.values()
+    assert record.id == SID[fmt]
+    assert record.requests == 2
+    assert record.api_time_s == pytest.approx(0.1 if fmt == "codex" else 0.2, abs=1e-9)
+    assert record.wall_time_s == pytest.approx(0.3, abs=1e-9)
