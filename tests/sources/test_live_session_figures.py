@@ -131,11 +131,25 @@ def test_no_reported_cost_is_none() -> None:
         (Request(request(2.1, 4.0), "codex/transcript"), 2),  # less than half
         (Request(request(1, 3, out=11), "codex/transcript"), 2),  # other tokens
         (Request(request(1, 3), "codex/events"), 2),  # the same channel: another request
+        (Request(request(1.5, 2), "codex/transcript"), 1),  # within it, shorter
+        (Request(request(2, 6), "codex/transcript"), 1),  # over half of it, longer
+        (Request(request(3, 3), "codex/transcript"), 1),  # an instant at its end
     ],
 )
 def test_a_second_channels_record_of_a_request_counts_once(second: Request, requests: int) -> None:
     live = session(Request(request(1, 3), "codex/events"), second)
     assert record(live).requests == requests
+
+
+def test_a_record_is_looked_for_in_every_other_channel_and_past_matched_ones() -> None:
+    live = session(
+        Request(request(10, 12), "codex/events"),
+        Request(request(1, 3), "codex/transcript"),
+        Request(request(1, 3), "codex/events"),  # its own channel passed, then a match
+        Request(request(5, 7), "codex/transcript"),
+        Request(request(5, 7), "codex/events"),  # past the 1-3 s record already matched
+    )
+    assert record(live).requests == 3
 
 
 def test_a_record_is_matched_once() -> None:

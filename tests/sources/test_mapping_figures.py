@@ -2,6 +2,7 @@
 ``sources/claude_code.py``, ``codex.py`` and ``gemini_cli.py``): real OTLP protobuf log records
 (opentelemetry-proto), shaped as the CLIs send them (tests/sources/captures), through the
 source's own ``logs`` / ``metrics`` / ``spans``; the items each record makes, exactly.
+Each test builds its source afresh (its handlers are set when it is made).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue, KeyValueList
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.metrics.v1.metrics_pb2 import (
     AggregationTemporality,
@@ -22,8 +23,8 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from radium_otel._internal.aggregate import ModelCall
-from radium_otel.sources.claude_code import SOURCE as CLAUDE
-from radium_otel.sources.codex import SOURCE as CODEX
+from radium_otel.sources.claude_code import ClaudeCode
+from radium_otel.sources.codex import Codex
 from radium_otel.sources.events import (
     Decision,
     Describe,
@@ -36,7 +37,7 @@ from radium_otel.sources.events import (
     Seen,
     ToolRun,
 )
-from radium_otel.sources.gemini_cli import SOURCE as GEMINI
+from radium_otel.sources.gemini_cli import GeminiCli
 from radium_otel.sources.mapping import EventSource
 
 T = 1_764_700_000_000_000_000  # a record's time (ns)
@@ -51,6 +52,8 @@ def value(v: object) -> AnyValue:
         return AnyValue(int_value=v)
     if isinstance(v, float):
         return AnyValue(double_value=v)
+    if isinstance(v, dict):
+        return AnyValue(kvlist_value=KeyValueList(values=attributes(v)))
     return AnyValue(string_value=str(v))
 
 
@@ -83,7 +86,7 @@ def test_claude_code_requests_normalise_input_and_keep_the_reported_cost() -> No
     )  # fmt: skip
     failed = claude("api_error", model="claude-opus-4-1", duration_ms=2500.5, request_id="req_2")
     out: list[Item] = []
-    assert CLAUDE.logs({}, [request, failed], out) == 0
+    assert ClaudeCode().logs({}, [request, failed], out) == 0
     assert out == [
         Item(SID, "claude-code", "request:req_1:api_request", Request(
             ModelCall("claude-sonnet-4-5", "anthropic", T - 117 * MS, T, False,
@@ -118,7 +121,7 @@ def test_claude_code_decisions(decision: str | None, source: str | None, verdict
     if source is not None:
         attrs["source"] = source
     out: list[Item] = []
-    CLAUDE.logs({}, [claude("tool_decision", **attrs)], out)
+    ClaudeCode().logs({}, [claude("tool_decision", **attrs)], out)
     assert out == [Item(SID, "claude-code", "tool_decision:toolu_1", Decision(verdict, source, T))]
 
 
@@ -136,24 +139,35 @@ def test_claude_code_decisions(decision: str | None, source: str | None, verdict
 )  # fmt: skip
 def test_claude_code_tool_results(attrs: dict[str, object], run: ToolRun) -> None:
     out: list[Item] = []
-    CLAUDE.logs({}, [claude("tool_result", tool_use_id="toolu_2", **attrs)], out)
+    ClaudeCode().logs({}, [claude("tool_result", tool_use_id="toolu_2", **attrs)], out)
     assert out == [Item(SID, "claude-code", "tool_result:toolu_2", run)]
 
 
 def test_claude_code_prompts_bound_the_session_and_records_without_ids_are_digests() -> None:
     prompt = claude("user_prompt", prompt_length="115")
-    assert events_of(CLAUDE, prompt) == [Seen(T, T)]
+    assert events_of(ClaudeCode(), prompt) == [Seen(T, T)]
     out: list[Item] = []
-    CLAUDE.logs({}, [claude("api_request", model="m"), claude("tool_result")], out)
-    assert [len(item.key or "") > 20 for item in out] == [True, True]
-    assert out[0].key != out[1].key
+    records = [
+        claude("api_request", input_tokens="1"),
+        claude("api_request", input_tokens="2"),
+        claude("tool_result", tool_name="Bash"),
+        claude("tool_result", tool_name="Read"),
+    ]
+    ClaudeCode().logs({}, records, out)
+    keys = [item.key or "" for item in out]
+    assert [len(key) > 20 and ":" not in key for key in keys] == [True] * 4
+    assert len(set(keys)) == 4
+    # (no model named: "unknown")
+    assert out[0].event == Request(
+        ModelCall("unknown", "anthropic", T, T, False, 1), "claude-code/events"
+    )
 
 
 def test_claude_code_is_recognised_by_service_scope_or_event_name() -> None:
-    assert CLAUDE.recognises({"service.name": "claude-code"}, "", None)
-    assert CLAUDE.recognises({}, "com.anthropic.claude_code.events", None)
-    assert CLAUDE.recognises({}, "x", "claude_code.api_request")
-    assert not CLAUDE.recognises({"service.name": "codex"}, "x", "codex.api_request")
+    assert ClaudeCode().recognises({"service.name": "claude-code"}, "", None)
+    assert ClaudeCode().recognises({}, "com.anthropic.claude_code.events", None)
+    assert ClaudeCode().recognises({}, "x", "claude_code.api_request")
+    assert not ClaudeCode().recognises({"service.name": "codex"}, "x", "codex.api_request")
 
 
 def lines_metric(*points: NumberDataPoint, delta: bool = True) -> Metric:
@@ -186,13 +200,13 @@ def test_claude_code_line_counts_come_from_its_delta_metric() -> None:
         point("removed", 2.0),
         point("added", 0),
         point("added", 5, session=None),  # the session from the resource
-        point("moved", 1),  # rejected: no such kind
         point("added", -1),  # rejected: negative
         point("removed", None),  # rejected: no value
+        point("moved", 1),  # rejected: no such kind
     )
     other = Metric(name="claude_code.cost.usage", sum=Sum(data_points=[point("added", 9)]))
     out: list[Item] = []
-    assert CLAUDE.metrics({"session.id": "from-resource"}, [other, metric], out) == 3
+    assert ClaudeCode().metrics({"session.id": "from-resource"}, [other, metric], out) == 3
     assert [(item.session_id, item.event) for item in out] == [
         (SID, Lines(3, 0, None, T)),
         (SID, Lines(0, 2, None, T)),
@@ -200,14 +214,17 @@ def test_claude_code_line_counts_come_from_its_delta_metric() -> None:
         ("from-resource", Lines(5, 0, None, T)),
     ]
     assert len({item.key for item in out}) == 4  # each point its own identity
+    assert all((item.key or "").startswith("m.") for item in out)
     assert {item.source for item in out} == {"claude-code"}
 
 
 def test_claude_code_cumulative_line_counts_are_refused(caplog: pytest.LogCaptureFixture) -> None:
     out: list[Item] = []
+    refused = lines_metric(point("moved", 1))
     metric = lines_metric(point("added", 3), point("removed", 1), delta=False)
-    assert CLAUDE.metrics({}, [metric], out) == 2
-    assert out == []
+    after = lines_metric(point("added", 4))
+    assert ClaudeCode().metrics({}, [refused, metric, metric, after], out) == 5
+    assert [item.event for item in out] == [Lines(4, 0, None, T)]
     assert [r.getMessage() for r in caplog.records] == [
         "radium-otel: ignoring cumulative claude_code.lines_of_code.count (send deltas: "
         "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta)"
@@ -227,7 +244,7 @@ def test_codex_conversation_start_describes_the_session() -> None:
         "conversation_starts", provider_name="openai", approval_policy="never",
         sandbox_policy="danger-full-access", model="gpt-5.5", **{"app.version": "0.171.0"},
     )  # fmt: skip
-    assert events_of(CODEX, start) == [
+    assert events_of(Codex(), start) == [
         Seen(T, T),
         Describe((
             ("codex.provider", "openai"), ("codex.approval_policy", "never"),
@@ -235,11 +252,11 @@ def test_codex_conversation_start_describes_the_session() -> None:
             ("source_version", "0.171.0"),
         )),
     ]  # fmt: skip
-    assert events_of(CODEX, codex("conversation_starts", model="gpt-5.5")) == [
+    assert events_of(Codex(), codex("conversation_starts", model="gpt-5.5")) == [
         Seen(T, T),
         Describe((("model", "gpt-5.5"),)),
     ]
-    assert events_of(CODEX, codex("user_prompt")) == [Seen(T, T)]
+    assert events_of(Codex(), codex("user_prompt")) == [Seen(T, T)]
 
 
 @pytest.mark.parametrize(
@@ -258,7 +275,7 @@ def test_codex_conversation_start_describes_the_session() -> None:
 )  # fmt: skip
 def test_codex_a_sent_request_opens_or_fails(attrs: dict[str, object], event: Event) -> None:
     record = codex("api_request", model="gpt-5.5", duration_ms="27", **attrs)
-    assert events_of(CODEX, record) == [event]
+    assert events_of(Codex(), record) == [event]
 
 
 USAGE = {
@@ -283,12 +300,13 @@ USAGE = {
         ({"event.kind": "response.failed"},
          [Request(ModelCall("gpt-5.5", None, T, T, True), "codex/events", from_open=True)]),
         ({"event.kind": "response.created"}, []),
+        ({"event.kind": "response.output_item.done", "error.message": "x"}, []),
     ],
 )  # fmt: skip
 def test_codex_a_completion_carries_the_usage(
     attrs: dict[str, object], events: list[Event]
 ) -> None:
-    assert events_of(CODEX, codex("sse_event", model="gpt-5.5", **attrs)) == events
+    assert events_of(Codex(), codex("sse_event", model="gpt-5.5", **attrs)) == events
 
 
 @pytest.mark.parametrize(
@@ -313,7 +331,7 @@ def test_codex_decisions(decision: str | None, source: str | None, event: Decisi
     if source is not None:
         attrs["source"] = source
     out: list[Item] = []
-    CODEX.logs({}, [codex("tool_decision", **attrs)], out)
+    Codex().logs({}, [codex("tool_decision", **attrs)], out)
     assert out == [Item(CID, "codex", "tool_decision:call_1", event)]
 
 
@@ -352,7 +370,7 @@ def test_codex_tool_results_and_the_lines_their_patches_change(
     attrs: dict[str, object], events: list[Event]
 ) -> None:
     out: list[Item] = []
-    CODEX.logs({}, [codex("tool_result", call_id="call_2", **attrs)], out)
+    Codex().logs({}, [codex("tool_result", call_id="call_2", **attrs)], out)
     assert [item.event for item in out] == events
     assert [item.key for item in out] == [
         "tool_result:call_2" + (f".{i}" if i else "") for i in range(len(events))
@@ -369,13 +387,13 @@ def test_codex_a_session_ends_with_its_session_loop_span() -> None:
     other = Span(name="turn", span_id=b"\x01" * 8, attributes=attributes({"thread_id": CID}))
     nameless = Span(name="session_loop", span_id=b"\x02" * 8, attributes=attributes({"x": 1}))
     out: list[Item] = []
-    assert CODEX.spans({}, [other, loop, nameless], out) == 0
+    assert Codex().spans({}, [other, loop, nameless], out) == 0
     assert out == [Item(CID, "codex", "end.00f067aa0ba902b7", End(T))]
 
 
 def test_codex_records_by_session_id_when_there_is_no_conversation_id() -> None:
     out: list[Item] = []
-    CODEX.logs({}, [log("codex.user_prompt", {"session.id": "s-1"})], out)
+    Codex().logs({}, [log("codex.user_prompt", {"session.id": "s-1"})], out)
     assert [item.session_id for item in out] == ["s-1"]
 
 
@@ -388,12 +406,12 @@ def gemini(event: str, **attrs: object) -> LogRecord:
 
 
 def test_gemini_cli_config_and_prompts() -> None:
-    assert events_of(GEMINI, gemini("config", model="gemini-3.8-flash")) == [
+    assert events_of(GeminiCli(), gemini("config", model="gemini-3.8-flash")) == [
         Seen(T, T),
         Describe((("model", "gemini-3.8-flash"),)),
     ]
-    assert events_of(GEMINI, gemini("config")) == [Seen(T, T), Describe(())]
-    assert events_of(GEMINI, gemini("user_prompt")) == [Seen(T, T)]
+    assert events_of(GeminiCli(), gemini("config")) == [Seen(T, T), Describe(())]
+    assert events_of(GeminiCli(), gemini("user_prompt")) == [Seen(T, T)]
 
 
 GEMINI_USAGE = {
@@ -414,6 +432,8 @@ GEMINI_USAGE = {
          ModelCall("gemini-3.8-flash", "google", T - 90 * MS, T, False)),
         ("api_response", {},
          ModelCall("gemini-3.8-flash", "google", T - 90 * MS, T, False)),
+        ("api_response", {"status_code": "300"},
+         ModelCall("gemini-3.8-flash", "google", T - 90 * MS, T, True)),
         ("api_response", {"status_code": "429"},
          ModelCall("gemini-3.8-flash", "google", T - 90 * MS, T, True)),
         ("api_response", {"status_code": "199"},
@@ -424,13 +444,16 @@ GEMINI_USAGE = {
 )  # fmt: skip
 def test_gemini_cli_requests(event: str, attrs: dict[str, object], call: ModelCall) -> None:
     record = gemini(event, model="gemini-3.8-flash", duration_ms="90", **attrs)
-    assert events_of(GEMINI, record) == [Request(call, "gemini-cli/events")]
+    assert events_of(GeminiCli(), record) == [Request(call, "gemini-cli/events")]
 
 
 def test_gemini_cli_an_error_names_its_model_either_way() -> None:
     record = gemini("api_error", model_name="gemini-3.5-flash-lite")
-    assert events_of(GEMINI, record) == [
+    assert events_of(GeminiCli(), record) == [
         Request(ModelCall("gemini-3.5-flash-lite", "google", T, T, True), "gemini-cli/events")
+    ]
+    assert events_of(GeminiCli(), gemini("api_error")) == [
+        Request(ModelCall("unknown", "google", T, T, True), "gemini-cli/events")
     ]
 
 
@@ -442,9 +465,14 @@ START_MS, END_MS = 1_764_699_999_000.5, 1_764_699_999_250.0
     [
         ({"function_name": "write_file", "success": "true", "decision": "accept",
           "metadata": json.dumps({"model_added_lines": 2, "user_added_lines": 1,
-                                  "model_removed_lines": 1, "user_removed_lines": -4})},
+                                  "model_removed_lines": 1, "user_removed_lines": 2})},
          [Decision("accept", None, T), ToolRun("write_file", T - 30 * MS, T, None),
-          Lines(3, 1, None, T)]),
+          Lines(3, 3, None, T)]),
+        ({"function_name": "write_file",
+          "metadata": {"model_added_lines": 2, "user_added_lines": -4}},
+         [ToolRun("write_file", T - 30 * MS, T, None), Lines(2, 0, None, T)]),
+        ({"function_name": "run_shell_command", "start_time": 1.0, "end_time": 2.0},
+         [ToolRun("run_shell_command", MS, 2 * MS, None)]),
         ({"function_name": "run_shell_command", "success": "true",
           "start_time": START_MS, "end_time": END_MS},
          [ToolRun("run_shell_command", round(START_MS * MS), round(END_MS * MS), None)]),
@@ -476,4 +504,4 @@ START_MS, END_MS = 1_764_699_999_000.5, 1_764_699_999_250.0
 )  # fmt: skip
 def test_gemini_cli_tool_calls(attrs: dict[str, object], events: list[Event]) -> None:
     record = gemini("tool_call", duration_ms="30", **attrs)
-    assert events_of(GEMINI, record) == events
+    assert events_of(GeminiCli(), record) == events
