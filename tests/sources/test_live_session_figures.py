@@ -95,8 +95,9 @@ def test_a_record_sent_again_is_applied_once_and_the_oldest_keys_are_forgotten()
     assert (live.apply(seen), live.apply(seen)) == (True, False)
     for i in range(SEEN_KEYS):
         assert live.apply(Item("s-1", "codex", f"other-{i}", Seen(at(0), at(1))))
-    assert live.apply(seen)  # forgotten after SEEN_KEYS newer ones
-    assert not live.apply(Item("s-1", "codex", f"other-{SEEN_KEYS - 1}", Seen(at(0), at(1))))
+    # The SEEN_KEYS newest kept, the first forgotten.
+    assert not live.apply(Item("s-1", "codex", "other-0", Seen(at(0), at(1))))
+    assert live.apply(seen)
     keyless = Item("s-1", "codex", None, Request(request(1, 2), "codex/events"))
     assert (live.apply(keyless), live.apply(keyless)) == (True, True)
     assert record(live).requests == 2
@@ -117,6 +118,11 @@ def test_a_request_starts_when_it_was_sent_and_its_reported_costs_add_up_exactly
     assert r.model_usage[0].latency_s == 5.0
     assert r.reported_cost_usd == 0.3  # (0.1 + 0.2 as decimals; NaN left out)
     assert (r.start_time.timestamp(), r.wall_time_s) == (at(1) / S, 8.0)
+
+
+def test_a_request_whose_usage_came_when_it_was_sent_lasts_no_time() -> None:
+    live = session(Opened(at(3)), Request(request(1, 3), "codex/events", from_open=True))
+    assert record(live).api_time_s == 0.0
 
 
 def test_no_reported_cost_is_none() -> None:
@@ -168,12 +174,14 @@ def test_a_tool_call_and_a_decision_two_channels_report_count_once() -> None:
         ToolRun("Bash", at(1.2), at(2.1), None, "claude-code/transcript"),  # the same
         ToolRun("Bash", at(5), at(6), "ShellError", "claude-code/transcript"),  # another
         ToolRun("Read", at(1), at(2), None, "claude-code/transcript"),  # another tool
+        ToolRun("Read", at(5.1), at(5.9), None),  # beside a Bash run: another call
         Decision("accept", "user", at(10)),
         Decision("accept", "user", at(10) + DECISION_NEAR_NS, "claude-code/transcript"),
         Decision("accept", "config", at(20)),
         Decision("accept", None, at(20) + DECISION_NEAR_NS + 1, "claude-code/transcript"),
         Decision("reject", "user", at(21)),
         Decision("maybe", "user", at(90)),  # not a decision: dropped, no bound
+        Decision("", None, at(91)),
         source="claude-code",
     )
     r = record(live)
@@ -181,11 +189,11 @@ def test_a_tool_call_and_a_decision_two_channels_report_count_once() -> None:
         "Bash": ToolStats(
             calls=2, successes=1, failures=1, duration_s=2.0, error_types={"ShellError": 1}
         ),
-        "Read": ToolStats(calls=1, successes=1, duration_s=1.0),
+        "Read": ToolStats(calls=2, successes=2, duration_s=1.8),
     }
     assert r.decisions == {"accept": 3, "reject": 1}
     assert r.decision_sources == {"accept": {"config": 1, "user": 1}, "reject": {"user": 1}}
-    assert r.diagnostics == {"dropped_attributes": 1}
+    assert r.diagnostics == {"dropped_attributes": 2}
     assert r.wall_time_s == 24.000000001  # 1 s to the last accept (25 s + 1 ns), never 90 s
 
 

@@ -377,6 +377,16 @@ def test_codex_tool_results_and_the_lines_their_patches_change(
     ]
 
 
+def test_codex_a_tool_result_without_a_call_id_is_keyed_by_its_bytes() -> None:
+    out: list[Item] = []
+    Codex().logs(
+        {}, [codex("tool_result", tool_name="a"), codex("tool_result", tool_name="b")], out
+    )
+    keys = [item.key or "" for item in out]
+    assert [":" in key for key in keys] == [False, False]
+    assert keys[0] != keys[1]
+
+
 def test_codex_a_session_ends_with_its_session_loop_span() -> None:
     loop = Span(
         name="session_loop",
