@@ -123,7 +123,7 @@ class CodexTranscripts:
         if time_ns is None:
             raise Skip("no timestamp")
         if kind == "session_meta":
-            self._session_meta(payload, state, time_ns, out)
+            self._session_meta(payload, state, out)
         sid = state.get("sid") or _id_from_name(path)
         if sid is None:
             raise Skip("no session_meta")
@@ -146,7 +146,7 @@ class CodexTranscripts:
         out.append(Item(sid, self.name, None, Seen(time_ns, time_ns)))
 
     def _session_meta(
-        self, payload: dict[str, Any], state: dict[str, Any], time_ns: int, out: list[Item]
+        self, payload: dict[str, Any], state: dict[str, Any], out: list[Item]
     ) -> None:
         if "sid" in state:
             return  # (a rollout that goes on from another one repeats its session_meta)
