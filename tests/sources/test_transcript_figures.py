@@ -177,6 +177,8 @@ def read(fmt: str, rows: list[Any], path: str = "x.jsonl") -> tuple[list[list[An
 def test_parse_time_is_exact_to_the_microsecond_and_needs_a_zone() -> None:
     assert parse_time("2026-01-01T00:00:00.000Z") == T0
     assert parse_time("2026-01-01T00:00:01.123456Z") == T0 + 1_123_456_000
+    assert parse_time("2026-01-01T00:00:01.5z") == T0 + 1_500_000_000  # (RFC 3339 allows z)
+    assert parse_time("") is None
     assert parse_time("2026-01-02T01:00:00+01:00") == T0 + 86_400_000_000_000
     assert parse_time("2026-01-01T00:00:00") is None
     assert parse_time("yesterday") is None

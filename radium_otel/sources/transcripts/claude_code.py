@@ -235,11 +235,15 @@ def _patch_lines(result: Any) -> list[tuple[str, int, int]]:
 
 
 def parse_time(value: Any) -> int | None:
-    """Nanoseconds since the epoch of an ISO 8601 timestamp (``...Z``), None when it is not one."""
+    """Nanoseconds since the epoch of an ISO 8601 timestamp (``...Z``, or RFC 3339's ``...z``),
+    None when it is not one.
+    """
     if not isinstance(value, str):
         return None
+    if value.endswith(("Z", "z")):  # (Python 3.10 reads neither; 3.11 only "Z")
+        value = value[:-1] + "+00:00"
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
     except ValueError:
         return None
     if moment.tzinfo is None:
