@@ -123,6 +123,8 @@ def test_a_request_starts_when_it_was_sent_and_its_reported_costs_add_up_exactly
 def test_a_request_whose_usage_came_when_it_was_sent_lasts_no_time() -> None:
     live = session(Opened(at(3)), Request(request(1, 3), "codex/events", from_open=True))
     assert record(live).api_time_s == 0.0
+    never_sent = session(Request(request(1, 3), "codex/events", from_open=True))
+    assert never_sent.record("completed", at(100), lines_known=True).api_time_s == 2.0
 
 
 def test_no_reported_cost_is_none() -> None:
