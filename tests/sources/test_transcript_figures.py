@@ -392,6 +392,28 @@ def _token_count(ms: int, total: int, last: int) -> dict[str, Any]:
 PATCH = ("*** Begin Patch\n*** Add File: new.txt\n+a\n+b\n*** Update File: old.py\n@@\n-x\n+y\n"
          "+z\n*** End Patch\n")  # fmt: skip
 
+# An exec_command's output and what it says: "ran", "failed" or who refused the call.
+OUTPUTS: list[tuple[Any, str]] = [
+    ({"content": "apply_patch verification failed"}, "failed"),
+    ({"output": "rejected by user"}, "user"),
+    ('{"output": broken', "ran"),  # (not JSON: read as it is)
+    (["rejected by user"], "user"),
+    (["x", "x", "x", "x", "rejected by user"], "ran"),  # (the first 4 items are read)
+    ("  Exit code: 1", "failed"),
+    ("x" * 1009 + "rejected by user", "ran"),  # (the first KiB is read)
+    (json.dumps({"output": "x" * 1009 + "rejected by user"}), "ran"),
+    (["x" * 1000, "x" * 8 + "rejected by user"], "ran"),
+    (None, "ran"),
+]
+
+
+def _verdict_row(n: int, verdict: str) -> list[Any]:
+    key, start, end = f"tool_result:o{n}", n * 10, n * 10 + 5
+    if verdict in ("user", "config"):
+        return _refused("codex", key, verdict, end)
+    return _ran("codex", key, "exec_command", start, end, None if verdict == "ran" else verdict)
+
+
 # fmt: off
 CODEX_CASES: dict[str, tuple[list[Any], list[list[Any]], list[str]]] = {
     "session_meta, turn_context, a request from the prompt to its record": (
@@ -527,45 +549,12 @@ CODEX_CASES: dict[str, tuple[list[Any], list[list[Any]], list[str]]] = {
         [],
     ),
     "what a tool's output says, wherever it says it": (
-        [_meta(0),
-         *(row for n, output in enumerate([
-             {"content": "apply_patch verification failed"}, {"output": "rejected by user"},
-             '{"output": broken', ["rejected by user"], ["x", "x", "x", "x", "rejected by user"],
-             "  Exit code: 1", "x" * 1009 + "rejected by user",
-             json.dumps({"output": "x" * 1009 + "rejected by user"}),
-             ["x" * 1000, "x" * 8 + "rejected by user"], None], 1)
-           for row in (_call(n * 10, f"o{n}"), _output(n * 10 + 5, f"o{n}", output)))],
+        [_meta(0), *(row for n, (output, _) in enumerate(OUTPUTS, 1)
+                     for row in (_call(n * 10, f"o{n}"), _output(n * 10 + 5, f"o{n}", output)))],
         [_seen("codex", 0),
-         _seen("codex", 10),
-         _ran("codex", "tool_result:o1", "exec_command", 10, 15, "failed"),
-         _seen("codex", 15),
-         _seen("codex", 20),
-         _refused("codex", "tool_result:o2", "user", 25),
-         _seen("codex", 25),
-         _seen("codex", 30),
-         _ran("codex", "tool_result:o3", "exec_command", 30, 35),
-         _seen("codex", 35),
-         _seen("codex", 40),
-         _refused("codex", "tool_result:o4", "user", 45),
-         _seen("codex", 45),
-         _seen("codex", 50),
-         _ran("codex", "tool_result:o5", "exec_command", 50, 55),
-         _seen("codex", 55),
-         _seen("codex", 60),
-         _ran("codex", "tool_result:o6", "exec_command", 60, 65, "failed"),
-         _seen("codex", 65),
-         _seen("codex", 70),
-         _ran("codex", "tool_result:o7", "exec_command", 70, 75),
-         _seen("codex", 75),
-         _seen("codex", 80),
-         _ran("codex", "tool_result:o8", "exec_command", 80, 85),
-         _seen("codex", 85),
-         _seen("codex", 90),
-         _ran("codex", "tool_result:o9", "exec_command", 90, 95),
-         _seen("codex", 95),
-         _seen("codex", 100),
-         _ran("codex", "tool_result:o10", "exec_command", 100, 105),
-         _seen("codex", 105)],
+         *(row for n, (_, verdict) in enumerate(OUTPUTS, 1)
+           for row in (_seen("codex", n * 10), _verdict_row(n, verdict),
+                       _seen("codex", n * 10 + 5)))],
         [],
     ),
     "a sub-agent's rollout counts in its parent's session; a repeated session_meta is ignored": (
