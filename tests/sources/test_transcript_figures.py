@@ -828,6 +828,7 @@ CLAUDE_DEFAULT = ["~/.claude/projects", "~/.config/claude/projects"]
 # fmt: off
 ROOTS = [
     ("claude-code", {"CLAUDE_CONFIG_DIR": "/a,,~/b"}, ["/a/projects", "~/b/projects"]),
+    ("claude-code", {"CLAUDE_CONFIG_DIR": "/a, ~/b "}, ["/a/projects", "~/b/projects"]),
     ("claude-code", {"CLAUDE_CONFIG_DIR": " "}, CLAUDE_DEFAULT),
     ("claude-code", {}, CLAUDE_DEFAULT),
     ("codex", {"CODEX_HOME": "~/c"}, ["~/c/sessions"]),

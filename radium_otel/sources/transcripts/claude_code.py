@@ -71,7 +71,7 @@ class ClaudeCodeTranscripts:
         """``$CLAUDE_CONFIG_DIR`` (comma-separated), else ``~/.claude``, ``~/.config/claude``."""
         configured = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
         if configured:
-            bases = [Path(p).expanduser() for p in configured.split(",") if p.strip()]
+            bases = [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
         else:
             home = Path.home()
             bases = [home / ".claude", home / ".config" / "claude"]
