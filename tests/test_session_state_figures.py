@@ -55,6 +55,9 @@ def test_a_span_that_was_no_agent_run_adds_all_it_held_to_the_default_session(
     lay.span("tools", "execute_tool ls", 6, 6.5, tool("ls", decision="maybe"))  # dropped
     # What the request held.
     lay.span("tools", "execute_tool read_file", 1, 2, tool("read_file", error="TimeoutError"), web)
+    lay.span(
+        "tools", "execute_tool read_file", 2.5, 3, tool("read_file", error="TimeoutError"), web
+    )
     lay.span("tools", "execute_tool read_file", 2, 2.5, tool("read_file", error="OSError"), web)
     lay.span("tools", "execute_tool read_file", 7, 7.5, tool("read_file", decision="accept"), web)
     lay.span("tools", "execute_tool grep", 8, 9, tool("grep", decision="auto_accept"), web)
@@ -67,22 +70,22 @@ def test_a_span_that_was_no_agent_run_adds_all_it_held_to_the_default_session(
     (record,) = lay.records
     assert record.tools == {
         "read_file": ToolStats(
-            calls=5,
+            calls=6,
             successes=2,
-            failures=3,
-            duration_s=4.0,
-            error_types={"TimeoutError": 2, "OSError": 1},
+            failures=4,
+            duration_s=4.5,
+            error_types={"TimeoutError": 3, "OSError": 1},
         ),
         "ls": ToolStats(calls=2, successes=2, duration_s=0.75),
         "grep": ToolStats(calls=1, successes=1, duration_s=1.0),
     }
-    assert (record.tool_calls, record.tool_successes, record.tool_failures) == (8, 5, 3)
+    assert (record.tool_calls, record.tool_successes, record.tool_failures) == (9, 5, 4)
     assert record.decisions == {"accept": 2, "auto_accept": 1, "reject": 1}
     assert record.diagnostics == {"dropped_attributes": 2}
     # From the request's start to its end: 0 s to 10 s, never the default session's 3 to 6.5.
     assert (record.start_time, record.end_time) == (at(0), at(10))
     assert record.wall_time_s == 10.0
-    assert (record.api_time_s, record.tool_time_s) == (1.0, 5.75)
+    assert (record.api_time_s, record.tool_time_s) == (1.0, 6.25)
 
 
 def test_a_default_session_keeps_its_own_bounds_when_what_it_takes_in_lies_within(

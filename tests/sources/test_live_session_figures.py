@@ -5,6 +5,7 @@ one request, tool call or decision, the line counts, and the journal's rows. Eve
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -262,6 +263,15 @@ def test_metadata_first_said_stays_and_a_continued_session_takes_its_stored_id()
     assert r.id == "s-1-2"
     assert (r.metadata["model"], r.metadata["codex.provider"]) == ("gpt-5.5", "openai")
     assert "stored_as" not in r.metadata
+
+
+def test_a_session_known_only_from_its_description_starts_and_ends_now() -> None:
+    r = record(session(Describe((("model", "gpt-5.5"),))))
+    assert (r.start_time, r.end_time, r.wall_time_s) == (
+        datetime.fromtimestamp(at(100) / S, timezone.utc),
+        datetime.fromtimestamp(at(100) / S, timezone.utc),
+        0.0,
+    )
 
 
 def test_the_end_signal_bounds_and_ends_the_session() -> None:
