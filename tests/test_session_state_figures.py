@@ -213,3 +213,19 @@ def test_every_record_says_which_process_made_it(lay: Layers) -> None:
         "cwd": os.getcwd(),
         "radium_otel_version": radium_otel.__version__,
     }
+
+
+def test_a_tool_open_across_many_requests_keeps_all_its_time(lay: Layers) -> None:
+    """130 requests pile up (compaction is tried every 64 intervals) while a tool call that
+    started before them is still open: nothing it can still overlap is forgotten, so the
+    agent was active the whole 200 s, 65 s of them in requests."""
+    root = lay.start("app", "invoke_agent", 0, {OP: "invoke_agent"})
+    long_tool = lay.start("tools", "execute_tool build", 0.5, tool("build"), root)
+    for i in range(130):
+        lay.span("openai", "chat", i + 1, i + 1.5, usage("gpt-4o", 10, 1), root)
+    long_tool.end(end_time=ns(200.5))
+    root.end(end_time=ns(201))
+
+    (record,) = lay.records
+    assert (record.requests, record.api_time_s) == (130, 65.0)
+    assert (record.agent_active_time_s, record.tool_time_s) == (200.0, 135.0)
