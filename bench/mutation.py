@@ -70,6 +70,7 @@ MODULES: dict[str, Module] = {
             "tests/test_price_tiers.py",
             "tests/test_metrics.py",
             "tests/test_usage.py",
+            "tests/sources/test_live_session_figures.py",
         ),
     ),
     "usage": Module("_internal/usage.py", ("tests/test_usage.py", *_PROCESSOR_TESTS)),
