@@ -52,13 +52,10 @@ _SOURCE_TESTS = (
     "tests/sources/test_genai_spans.py",
     "tests/sources/test_receiver.py",
 )
-# The transcript readers are tested only through the real coding CLIs' transcripts (module
-# fixtures that run Claude Code, Codex and Gemini CLI against the stub): slow, so they run
-# only when named.
-_TRANSCRIPT_TESTS = (
-    "tests/sources/test_import_claude.py",
-    "tests/sources/test_import_codex_gemini.py",
-)
+# The transcript readers: the real CLIs' transcripts saved once
+# (tests/sources/captures/transcripts, made by tests/sources/capture_transcripts.py) and
+# hand-made lines; the slow tests that run the CLIs themselves are left out.
+_TRANSCRIPT_TESTS = ("tests/sources/test_transcript_figures.py",)
 
 MODULES: dict[str, Module] = {
     "aggregate": Module(
@@ -73,7 +70,10 @@ MODULES: dict[str, Module] = {
             "tests/sources/test_live_session_figures.py",
         ),
     ),
-    "usage": Module("_internal/usage.py", ("tests/test_usage.py", *_PROCESSOR_TESTS)),
+    "usage": Module(
+        "_internal/usage.py",
+        ("tests/test_usage.py", "tests/test_usage_figures.py", *_PROCESSOR_TESTS),
+    ),
     "pricing": Module(
         "_internal/pricing.py",
         (
@@ -127,7 +127,8 @@ MODULES: dict[str, Module] = {
 }
 FIGURES = ("aggregate", "usage", "pricing", "reports", "intervals", "codechanges")
 MAPPINGS = ("events", "claude_code", "codex", "gemini_cli")
-DEFAULT = (*FIGURES, *MAPPINGS)
+READERS = ("transcripts/claude_code", "transcripts/codex", "transcripts/gemini_cli")
+DEFAULT = (*FIGURES, *MAPPINGS, *READERS)
 
 
 def module_of(mutant: str, chosen: list[str]) -> str:

@@ -2,7 +2,7 @@
 # Mutation testing of the modules that compute figures:  bash bench/mutation.sh [MODULE...]
 # (--again: only the mutants the last run left alive, after adding tests)
 # (default: aggregate usage pricing reports intervals codechanges events claude_code codex
-# gemini_cli; transcripts/claude_code, transcripts/codex and transcripts/gemini_cli when named).
+# gemini_cli transcripts/claude_code transcripts/codex transcripts/gemini_cli).
 # mutmut and its test runners (bench/mutation-requirements.txt) and radium-otel (editable) go
 # into a venv of their own, .venv/mutation (bench/venv.sh); not part of CI. One mutant at a
 # time: one worker process.
