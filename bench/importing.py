@@ -796,9 +796,9 @@ def run(
                 say("import: first rad import --jobs 1 of the corpus")
                 one, _ = rad_import(tmp / "ws-one", config / "projects", jobs=1)
             sizes.append(Size(fraction, n, size, first, peer, summary["sessions_new"], one))
-            # (Workspaces and subsets stay until the end: on this VM's ext4, files created
-            # just after thousands were deleted cost several times as much, which would
-            # weigh on the next import and not on ccusage, which writes nothing.)
+            # (Workspaces and subsets stay until the end: deleting thousands of files just
+            # before a timed import can slow the files it creates, which ccusage, writing
+            # nothing, would not feel; see bench/file_writes.py.)
         lines = summary["lines"]
         expected = corpus.totals.normalised()
         figures = {"generated": expected, "rad (store)": store_totals(workspace)}
