@@ -1,0 +1,221 @@
+"""Code-change figures in the cases the other tests left open, on real repositories in
+temporary folders (issue 20: mutants that survived in ``codechanges.py``).
+
+A repository whose folder name holds a newline, an index written in the same tick as a file
+(coarse timestamps), git pointed elsewhere by the environment of a git hook, a record that
+arrives with figures from elsewhere, and ``--files`` rows of names with control characters
+past Latin-1 or without a name at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_code_changes import (
+    changes,
+    commit,
+    git,
+    git_env,  # noqa: F401  (autouse: git sees no user settings)
+    init_repo,
+    lines,
+    new_record,
+    row,
+    rows,
+    run_session,
+    write,
+)
+
+from radium_otel._internal.codechanges import (
+    ERROR_KEY,
+    CodeChangeTracker,
+    SnapshotError,
+    parse_numstat,
+    render_files,
+)
+
+
+def test_a_repository_whose_folder_name_holds_a_newline_is_measured(tmp_path: Path) -> None:
+    # git prints the top level unquoted: it is split off the index path from the right.
+    repo = init_repo(tmp_path / "my\nrepo", {"a.txt": lines(3)})
+    record = run_session(repo, lambda ws: write(ws, {"a.txt": lines(5), "b.txt": lines(2)}))
+    assert rows(record) == [row("a.txt", 2, 0), row("b.txt", 2, 0)]
+    assert (changes(record)["lines_added"], changes(record)["files_changed"]) == (4, 2)
+
+
+def test_an_edit_in_the_tick_the_index_was_written_is_counted(tmp_path: Path) -> None:
+    """On a file system with coarse timestamps a file can change in the same tick as the
+    index was written, its size and times unchanged: git sees such a "racily clean" entry
+    only by comparing the file's time with the index file's. The copy of the index must keep
+    the index's own time, or the edit is trusted away as unchanged.
+    """
+    repo = init_repo(tmp_path / "repo")
+    git(repo, "config", "core.trustctime", "false")  # ctime as coarse as the mtime
+    write(repo, {"a.txt": "aaaa\n", "keep.txt": lines(2)})
+    tick = 1_740_819_600_000_000_000  # 2025-03-01 09:00 UTC: long past, whatever git rounds
+    os.utime(repo / "a.txt", ns=(tick, tick))
+    commit(repo, "base")
+    # The index written in the tick the file was last staged.
+    os.utime(repo / ".git" / "index", ns=(tick, tick))
+
+    def during(ws: Path) -> None:
+        (ws / "a.txt").write_text("bbbb\n")  # same size, written in place (same inode)
+        os.utime(ws / "a.txt", ns=(tick, tick))  # and in the same tick
+
+    record = run_session(repo, during)
+    assert rows(record) == [row("a.txt", 1, 1)]
+
+
+@pytest.mark.parametrize(
+    "variable", ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"]
+)
+def test_a_git_hooks_environment_pointing_elsewhere_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """An agent run from a git hook inherits variables naming the hook's repository: the
+    workspace's own repository is measured all the same, by every git call."""
+    repo = init_repo(tmp_path / "repo", {"a.txt": lines(4), "b.txt": lines(6)})
+    other = init_repo(tmp_path / "other", {"z.txt": lines(9)})
+    elsewhere = {
+        "GIT_DIR": other / ".git",
+        "GIT_WORK_TREE": other,
+        "GIT_INDEX_FILE": other / ".git" / "index",
+        "GIT_OBJECT_DIRECTORY": other / ".git" / "objects",
+    }
+    monkeypatch.setenv(variable, str(elsewhere[variable]))
+
+    def during(ws: Path) -> None:
+        write(ws, {"a.txt": lines(4) + "more\n", "b.txt": lines(1)})
+        (ws / "c.txt").write_text(lines(3))
+
+    got = changes(run_session(repo, during))
+    assert {k: got[k] for k in ("lines_added", "lines_removed", "files_changed", "files")} == {
+        "lines_added": 4,
+        "lines_removed": 5,
+        "files_changed": 3,
+        "files": [row("a.txt", 1, 0), row("b.txt", 0, 5), row("c.txt", 3, 0)],
+    }
+
+
+def refuse_threads(self: threading.Thread) -> None:
+    raise RuntimeError("can't start new thread")
+
+
+@pytest.mark.parametrize("opened_by", ["user", "spans", "user, no thread to be had"])
+def test_a_session_counts_the_same_however_its_start_snapshot_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opened_by: str
+) -> None:
+    """Read in the thread opening the session (a person's), all in the background (an agent
+    framework's spans), or written in place when no thread can be started."""
+    repo = init_repo(tmp_path / "repo", {"a.txt": lines(4), "b.txt": lines(2)})
+    tracker = CodeChangeTracker(repo)
+    with monkeypatch.context() as patch:
+        if opened_by.endswith("no thread to be had"):
+            patch.setattr(threading.Thread, "start", refuse_threads)
+        tracker.session_started("session-1", user_opened=opened_by.startswith("user"))
+    assert tracker.wait_for_start("session-1")
+    write(repo, {"a.txt": lines(2), "c.txt": lines(5)})
+    got = changes(tracker.session_ended(new_record()))
+    assert {k: got[k] for k in ("lines_added", "lines_removed", "files_changed", "files")} == {
+        "lines_added": 5,
+        "lines_removed": 2,
+        "files_changed": 2,
+        "files": [row("a.txt", 0, 2), row("c.txt", 5, 0)],
+    }
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        (b"1\t2\tpath", "not NUL-terminated"),
+        (b"1\t2\0", "no counts"),
+        (b"1\t2\t\0old\0", "truncated rename"),
+        (b"x\t2\tpath\0", "bad counts"),
+        (b"-\t2\tpath\0", "bad counts"),  # binary on one side only: git never says so
+        (b"1\t-\tpath\0", "bad counts"),
+    ],
+)
+def test_numstat_output_of_another_shape_says_what_is_wrong(output: bytes, message: str) -> None:
+    with pytest.raises(SnapshotError) as refused:
+        parse_numstat(output)
+    assert str(refused.value) == f"unexpected git diff-tree output ({message})"
+
+
+STALE = {"lines_added": 7, "lines_removed": 2, "files_changed": 1, "files": []}
+
+
+@pytest.mark.parametrize(
+    ("opened_by", "reason"),
+    [
+        (None, "no snapshot was taken when the session started"),
+        ("user", "workspace {gone} is not a folder"),  # failed in the thread opening it
+        ("spans", "workspace {gone} is not a folder"),  # failed in the background
+    ],
+)
+def test_a_record_arriving_with_figures_is_null_when_they_cannot_be_measured(
+    tmp_path: Path, opened_by: str | None, reason: str
+) -> None:
+    """Figures another hook left on the record are never passed off as this measure."""
+    gone = tmp_path / "gone"
+    tracker = CodeChangeTracker(gone)
+    if opened_by is not None:
+        tracker.session_started("session-1", user_opened=opened_by == "user")
+        assert tracker.wait_for_start("session-1")
+    record = tracker.session_ended(dataclasses.replace(new_record(), code_changes=STALE))
+    assert record.code_changes is None
+    assert record.metadata == {ERROR_KEY: reason.format(gone=gone)}
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("line\u2028sep.txt", "+1 -0  line\\u2028sep.txt"),  # a line separator
+        ("tag\U000e0001.txt", "+1 -0  tag\\U000e0001.txt"),  # a format character past U+FFFF
+        ("nel\x85.txt", "+1 -0  nel\\x85.txt"),  # a C1 control
+        ("bell\x07 \u0100.txt", "+1 -0  bell\\x07 \u0100.txt"),  # Ā is printable
+    ],
+)
+def test_a_file_row_escapes_every_control_character_of_its_name(
+    tmp_path: Path, name: str, shown: str
+) -> None:
+    repo = init_repo(tmp_path / "repo", {"keep.txt": "k\n"})
+    record = run_session(repo, lambda ws: write(ws, {name: "x\n"}))
+    assert rows(record) == [row(name, 1, 0)]
+    assert render_files(record.code_changes).plain == shown
+
+
+@pytest.mark.parametrize(
+    ("files", "shown"),
+    [
+        ([{"added": 2, "removed": 1}], "+2 -1  ?"),
+        (
+            [{"added": 3, "removed": 0, "path": "a.txt"}, {"binary": True}],
+            " +3 -0  a.txt\nbinary  ?",
+        ),
+    ],
+)
+def test_a_hand_edited_row_without_a_path_is_a_question_mark(
+    files: list[dict[str, Any]], shown: str
+) -> None:
+    assert render_files({"files_changed": len(files), "files": files}).plain == shown
+
+
+@pytest.mark.parametrize("flag", ["--assume-unchanged", "--skip-worktree"])
+def test_edits_git_is_told_not_to_look_at_are_not_counted_as_in_git_diff(
+    tmp_path: Path, flag: str
+) -> None:
+    """The working tree is read through a copy of the user's index: a file the user told
+    git to leave alone keeps its indexed content, as ``git diff`` shows it; the others
+    count."""
+    repo = init_repo(tmp_path / "repo", {"local.cfg": lines(2), "a.txt": lines(1)})
+    git(repo, "update-index", flag, "local.cfg")
+
+    def during(ws: Path) -> None:
+        write(ws, {"local.cfg": lines(6), "a.txt": lines(3)})
+        assert git(ws, "diff", "--numstat").decode() == "2\t0\ta.txt\n"
+
+    assert rows(run_session(repo, during)) == [row("a.txt", 2, 0)]
