@@ -19,6 +19,7 @@ import pytest
 from test_code_changes import (
     changes,
     commit,
+    fake_git,
     git,
     git_env,  # noqa: F401  (autouse: git sees no user settings)
     init_repo,
@@ -219,3 +220,51 @@ def test_edits_git_is_told_not_to_look_at_are_not_counted_as_in_git_diff(
         assert git(ws, "diff", "--numstat").decode() == "2\t0\ta.txt\n"
 
     assert rows(run_session(repo, during)) == [row("a.txt", 2, 0)]
+
+
+def test_the_colours_of_the_files_rows() -> None:
+    shown = render_files(
+        {
+            "files_changed": 3,
+            "files": [row("new.py", 6, 1, renamed_from="old.py"), row("a.png", 0, 0, binary=True)],
+        }
+    )
+    assert [(shown.plain[s.start : s.end], s.style) for s in shown.spans] == [
+        ("+6", "green"),
+        ("-1", "red"),
+        (" -> ", "dim"),
+        ("binary", "yellow"),
+        ("... 1 more file not listed (3 changed in all)", "dim"),
+    ]
+
+
+LONG = "x" * 300
+
+
+@pytest.mark.parametrize(
+    ("stderr", "status", "reason"),
+    [
+        (r"warning: noise\nfatal: it broke\nhint: try again", 128, "fatal: it broke"),
+        (r"warning: noise\nerror: it broke\n", 1, "error: it broke"),
+        (r"one\n  two  \nthree\n\n", 2, "three"),
+        ("", 3, "exit status 3"),
+        (r"fatal: caf\351", 128, "fatal: caf\ufffd"),
+        # A reason is one line of at most 300 characters.
+        (f"fatal: {LONG[:277]}", 128, f"fatal: {LONG[:277]}"),
+        (f"fatal: {LONG[:278]}", 128, f"fatal: {LONG[:274]}..."),
+    ],
+)
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for git")
+def test_a_git_error_is_its_fatal_or_last_line(
+    tmp_path: Path, stderr: str, status: int, reason: str
+) -> None:
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    failing_add = fake_git(
+        tmp_path,
+        'case "$*" in *" rev-parse "*) exec git "$@";; esac; '  # only `git add` fails
+        f"printf '{stderr}' >&2; exit {status}",
+    )
+    tracker = CodeChangeTracker(repo, git=failing_add)
+    record = run_session(repo, lambda ws: None, tracker=tracker)
+    assert record.code_changes is None
+    assert record.metadata == {ERROR_KEY: f"git add failed: {reason}"}
