@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from radium_otel._internal.codechanges import (
     CodeChangeTracker,
     SnapshotError,
     parse_numstat,
+    remove_orphaned_snapshots,
     render_files,
 )
 
@@ -268,3 +270,65 @@ def test_a_git_error_is_its_fatal_or_last_line(
     record = run_session(repo, lambda ws: None, tracker=tracker)
     assert record.code_changes is None
     assert record.metadata == {ERROR_KEY: f"git add failed: {reason}"}
+
+
+GONE = 2**22 + 12_345  # past the largest pid Linux hands out: never a live process
+
+
+def leave(folder: Path, kind: str, name: str) -> Path:
+    """An entry a snapshot of a killed process (or something else) left in ``folder``."""
+    path = folder / name
+    if kind == "link":
+        (folder / "target").mkdir()
+        path.symlink_to(folder / "target")
+    elif kind == "file":
+        path.write_text("x")
+    else:
+        (path / "sub").mkdir(parents=True)
+        (path / "sub" / "index").write_bytes(b"DIRC")
+        if kind == "another user's folder":
+            os.chown(path, os.getuid() + 1, -1)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "removed"),
+    [
+        ("folder", f"radium-snapshot-{GONE}-a1b2", 1),
+        ("folder", f"radium-snapshot-{os.getpid()}-a1b2", 0),  # a live snapshot
+        ("folder", f"radium-snapshot-x{GONE}-a1b2", 0),
+        ("folder", f"other-{GONE}-a1b2", 0),
+        ("file", f"radium-snapshot-{GONE}-a1b2", 0),
+        ("link", f"radium-snapshot-{GONE}-a1b2", 0),
+        ("another user's folder", f"radium-snapshot-{GONE}-a1b2", 0),
+    ],
+)
+@pytest.mark.skipif(os.name != "posix" or os.getuid() != 0, reason="chown needs root")
+def test_only_our_own_snapshot_folders_of_dead_processes_are_removed(
+    tmp_path: Path, kind: str, name: str, removed: int
+) -> None:
+    path = leave(tmp_path, kind, name)
+    assert remove_orphaned_snapshots(str(tmp_path)) == removed
+    assert os.path.lexists(path) is (removed == 0)
+    assert (tmp_path / "target").exists() is (kind == "link")  # a link's target stays
+
+
+def test_orphaned_snapshots_are_looked_for_in_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    for i in range(5):
+        leave(temp, "folder", f"other-{i}")
+    for i in range(2):
+        leave(temp, "folder", f"radium-snapshot-{GONE + i}-x")
+    assert remove_orphaned_snapshots() == 2
+    assert sorted(p.name for p in temp.iterdir()) == [f"other-{i}" for i in range(5)]
+    assert remove_orphaned_snapshots(str(tmp_path / "missing")) == 0
+
+
+def test_dropping_a_session_never_started_is_harmless(tmp_path: Path) -> None:
+    tracker = CodeChangeTracker(tmp_path)
+    tracker.session_dropped("never-started")
+    assert tracker.wait_for_start("never-started") is False
