@@ -36,9 +36,11 @@ from radium_otel._internal.codechanges import (
     ERROR_KEY,
     CodeChangeTracker,
     SnapshotError,
+    diff_trees,
     parse_numstat,
     remove_orphaned_snapshots,
     render_files,
+    take_snapshot,
 )
 
 
@@ -332,3 +334,26 @@ def test_dropping_a_session_never_started_is_harmless(tmp_path: Path) -> None:
     tracker = CodeChangeTracker(tmp_path)
     tracker.session_dropped("never-started")
     assert tracker.wait_for_start("never-started") is False
+
+
+def test_by_default_500_files_are_listed_and_all_counted(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {"keep.txt": "k\n"})
+    tracker = CodeChangeTracker(repo)
+    tracker.session_started("session-1")
+    assert tracker.wait_for_start("session-1")
+    start = take_snapshot(repo)
+    write(repo, {f"f{i:03}.txt": "x\n" for i in range(501)})
+    end = take_snapshot(repo)
+    numstat = git(repo, "diff-tree", "-r", "--numstat", "-z", "-M", start.tree, end.tree)
+    for got in (
+        changes(tracker.session_ended(new_record())),
+        diff_trees(start, end),
+        parse_numstat(numstat),
+    ):
+        listed = got["files"]
+        assert (len(listed), listed[-1], got["files_truncated"]) == (
+            500,
+            row("f499.txt", 1, 0),
+            True,
+        )
+        assert (got["files_changed"], got["lines_added"], got["lines_removed"]) == (501, 501, 0)
