@@ -249,7 +249,7 @@ LONG = "x" * 300
     ("stderr", "status", "reason"),
     [
         (r"warning: noise\nfatal: it broke\nhint: try again", 128, "fatal: it broke"),
-        (r"warning: noise\nerror: it broke\n", 1, "error: it broke"),
+        (r"warning: noise\nerror: it broke\nhint: see above", 1, "error: it broke"),
         (r"one\n  two  \nthree\n\n", 2, "three"),
         ("", 3, "exit status 3"),
         (r"fatal: caf\351", 128, "fatal: caf\ufffd"),
