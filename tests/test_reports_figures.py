@@ -236,6 +236,8 @@ def test_sessions_with_a_model_are_counted_once_each_by_the_index_and_by_a_scan(
             assert counts == [2, 2, 0]
             assert source.names_with_prefix("aaaa") == 3  # the unreadable file is a name too
             assert source.names_with_prefix("bbbb0001") == 1
+            # a prefix followed by letters past "X" in the names ("aaa" + "a...")
+            assert [source.names_with_prefix(p) for p in ("a", "aaa", "b", "c")] == [3, 3, 1, 0]
 
 
 @pytest.mark.parametrize(
