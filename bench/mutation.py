@@ -112,6 +112,7 @@ MODULES: dict[str, Module] = {
         (
             "tests/test_code_changes.py",
             "tests/test_code_changes_figures.py",
+            "tests/test_code_changes_mutants.py",
             "tests/test_code_changes_start.py",
             "tests/test_cli_reprice_files.py",
             "tests/test_render.py",
