@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anthropic
+import openai
 import pytest
+from google import genai
 
 from .capture import GRPC_PATHS, HTTP_PATHS, Capture, Captured, Signal, decode
 from .clis import NOTES, PROTOCOLS, TASK, Cli, CliRun, Protocol, available, run_cli
@@ -150,13 +153,12 @@ ANTHROPIC_USAGE = Usage(1200, 80, cache_read_tokens=3000, cache_creation_tokens=
 
 
 def test_anthropic_stream_carries_tool_use_and_usage() -> None:
-    anthropic = pytest.importorskip("anthropic")
     script: list[Turn] = [
         ToolCall("Bash", {"command": "ls"}, ANTHROPIC_USAGE, text="Listing."),
         Reply("Ok"),
     ]
     with ModelStub(script=script) as stub:
-        client = anthropic.Anthropic(base_url=stub.base_url, api_key="x", max_retries=0)
+        client: Any = anthropic.Anthropic(base_url=stub.base_url, api_key="x", max_retries=0)
         tools = [{"name": "Bash", "description": "run", "input_schema": {"type": "object"}}]
         with client.messages.stream(
             model="claude-sonnet-4-5",
@@ -184,7 +186,6 @@ def test_anthropic_stream_carries_tool_use_and_usage() -> None:
 
 
 def test_responses_stream_carries_calls_and_usage() -> None:
-    openai = pytest.importorskip("openai")
     patch = "*** Begin Patch\n*** End Patch\n"
     script: list[Turn] = [
         ToolCall("exec_command", {"cmd": "ls"}, USAGE),
@@ -196,7 +197,7 @@ def test_responses_stream_carries_calls_and_usage() -> None:
         {"type": "custom", "name": "apply_patch"},
     ]
     with ModelStub(script=script) as stub:
-        client = openai.OpenAI(base_url=stub.url("/v1"), api_key="x", max_retries=0)
+        client: Any = openai.OpenAI(base_url=stub.url("/v1"), api_key="x", max_retries=0)
         outputs = []
         for _ in script:
             with client.responses.stream(model="gpt-5.5", input="hi", tools=tools) as stream:
@@ -213,13 +214,12 @@ def test_responses_stream_carries_calls_and_usage() -> None:
 
 
 def test_gemini_stream_and_side_question() -> None:
-    genai = pytest.importorskip("google.genai")
     script: list[Turn] = [
         ToolCall("run_shell_command", {"command": "ls"}, USAGE),
         Reply("Done", USAGE),
     ]
     with ModelStub(script=script) as stub:
-        client = genai.Client(api_key="x", http_options={"base_url": stub.base_url})
+        client: Any = genai.Client(api_key="x", http_options={"base_url": stub.base_url})
         chunks = list(
             client.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
         )
@@ -263,9 +263,8 @@ def test_the_stub_refuses_to_proxy() -> None:
 
 
 def test_an_overrun_is_recorded() -> None:
-    openai = pytest.importorskip("openai")
     with ModelStub(script=[Reply("One")]) as stub:
-        client = openai.OpenAI(base_url=stub.url("/v1"), api_key="x", max_retries=0)
+        client: Any = openai.OpenAI(base_url=stub.url("/v1"), api_key="x", max_retries=0)
         texts = [client.responses.create(model="m", input="hi").output_text for _ in range(2)]
     assert texts == ["One", "Done."]
     assert [s.kind for s in stub.served] == ["turn", "overrun"]

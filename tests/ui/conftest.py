@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import pytest
 from conftest import full_record
+from playwright.sync_api import sync_playwright
 
 from radium_otel._internal.record import CacheStats, ModelUsage, SessionRecord, ToolStats
 from radium_otel._internal.store import SessionStore
@@ -251,10 +252,11 @@ def rad_ui(rad_exe: str, ui_workspace: Path) -> Iterator[RadUI]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's chromium through Playwright (``executable_path``; never a download)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is not installed: scripts/bootstrap.sh --tests installs it")
         pytest.skip(f"{CHROMIUM} not installed (scripts/bootstrap.sh --tests installs it)")
-    with sync_api.sync_playwright() as p:
+    with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield b

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from radium_otel._internal.store import SessionStore
 from radium_otel._internal.workspace import sessions_dir
 
 from .conftest import CLAUDE, CODEX, FAILING, LIVE, OTLP, RadUI, rad_env, rad_json, records, shot
-
-expect = pytest.importorskip("playwright.sync_api").expect
 
 VIEWS = ["overview", "sessions", "tools", "models"]
 
