@@ -521,34 +521,40 @@ def _rate(value: object) -> Decimal | None:
 
 
 def _line_of(lines: Sequence[str], name: str | None, key: str | None) -> int | None:
-    """1-based line where model ``name``'s ``key`` (or its table, or a top-level key) is set."""
-    assign = re.compile(rf"""^\s*(["']?){re.escape(key)}\1\s*=""") if key is not None else None
-    if name is None:
-        table = re.compile(rf"^\s*\[+\s*{re.escape(key or '')}\b")
-        return next(
-            (
-                i + 1
-                for i, line in enumerate(lines)
-                if (assign is not None and assign.match(line)) or table.match(line)
-            ),
-            None,
-        )
-    quoted = rf"""(?:"{re.escape(name)}"|'{re.escape(name)}'|{re.escape(name)})"""
-    header = re.compile(rf"^\s*\[\s*models\s*\.\s*{quoted}\s*\]")
-    table_line = next((i for i, line in enumerate(lines) if header.match(line)), None)
-    if table_line is not None:
-        if assign is None:
-            return table_line + 1
-        for j in range(table_line + 1, len(lines)):
-            if lines[j].lstrip().startswith("["):
-                break
-            if assign.match(lines[j]):
-                return j + 1
-    # Inline tables and dotted keys: the first line naming both.
-    for i, line in enumerate(lines):
-        if name in line and (key is None or re.search(rf"\b{re.escape(key)}\s*=", line)):
-            return i + 1
-    return None if table_line is None else table_line + 1
+    """1-based line where model ``name``'s ``key`` (or its table, or a top-level ``key``) is set.
+
+    Comment lines never count; a key may be spelt bare, "double" or 'single' quoted, set in its
+    table, as a dotted key, in an inline table or as a sub-table of its own.
+    """
+
+    def token(word: str) -> str:
+        w = re.escape(word)
+        return rf"""(?:"{w}"|'{w}'|(?<![\w-]){w}(?![\w-]))"""
+
+    def first(pattern: str, start: int = 0, stop: int | None = None) -> int | None:
+        found = re.compile(pattern)
+        for i, line in enumerate(lines[start:stop], start + 1):
+            if not line.lstrip().startswith("#") and found.search(line):
+                return i
+        return None
+
+    if name is None:  # a top-level key: `key = ...`, `key.sub = ...`, `[key]`, `[[key]]`
+        return first(rf"^\s*(?:\[+\s*)?{token(key or '')}\s*[=.\]]")
+    header = rf"^\s*\[\s*models\s*\.\s*{token(name)}\s*"
+    table = first(header + r"\]")
+    if key is None:
+        return table or first(rf"{token(name)}\s*[=.]")
+    if table is not None:
+        end = next((j for j in range(table, len(lines)) if lines[j].lstrip().startswith("[")), None)
+        in_table = first(rf"^\s*{token(key)}\s*[=.]", table, end)
+        if in_table is not None:
+            return in_table
+    return (
+        first(header + rf"\.\s*{token(key)}\s*\]")  # [models."x".key]
+        or first(rf"{token(name)}\s*\.\s*{token(key)}\s*[=.]")  # x.key = ...
+        or first(rf"{token(name)}\s*=\s*\{{.*{token(key)}\s*=")  # x = { key = ... }
+        or table
+    )
 
 
 def load_prices(workspace: Path) -> Prices:
