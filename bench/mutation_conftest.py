@@ -6,7 +6,10 @@ child process: they can kill no mutant, so they are left out. Hypothesis has no 
 mutmut's trampolines make every call slower, and a missed deadline would read as a kill.
 mutmut runs the tests several times in one process (and forks each mutant's run from it), so
 the warnings radium-otel gives once per process are forgotten before each test, as in a fresh
-``pytest`` run.
+``pytest`` run. mutmut names a mutant's tests fastest first and stops at the first failure, but
+pytest would run them in the order of its files (a hypothesis test of 10 s in
+``tests/test_index.py`` before every fast test of ``tests/test_stats_commands.py``): the tests
+run in the order named.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ def _warnings_given_once_are_forgotten() -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     kept = [item for item in items if "rad_exe" not in getattr(item, "fixturenames", ())]
+    named = {arg: i for i, arg in enumerate(config.args)}
+    kept.sort(key=lambda item: named.get(item.nodeid, len(named)))
     left_out = [item for item in items if item not in kept]
     if left_out:
         config.hook.pytest_deselected(items=left_out)
-        items[:] = kept
+    items[:] = kept
