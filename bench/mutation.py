@@ -79,6 +79,7 @@ MODULES: dict[str, Module] = {
         (
             "tests/test_pricing.py",
             "tests/test_pricing_figures.py",
+            "tests/test_pricing_file.py",
             "tests/test_price_tiers.py",
             "tests/test_model_rows.py",
             "tests/test_cli_reprice_files.py",
