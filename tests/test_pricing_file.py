@@ -95,6 +95,13 @@ NO_PROVIDER = 'models."x".provider must be a provider name'
         ('[models."x"]\ninput = nan\noutput = 1\n', 2, f'models."x".input {RATE} nan'),
         ('[models."x"]\ninput = 1\noutput = -inf\n', 3, f'models."x".output {RATE} -inf'),
         ("[models]\nx.output = 1\nx.input = 'a'\n", 3, f"""models."x".input {RATE} 'a'"""),
+        ("  # x.input = 2 was too low\n[models]\nx.input = 'a'\nx.output = 1\n", 3,
+         f"""models."x".input {RATE} 'a'"""),
+        ('[models."y"]\ninput = 1\noutput = 1\n[models."x"]\ninput = "a"\noutput = 1\n', 5,
+         f"""models."x".input {RATE} 'a'"""),
+        # ... set as a sub-table after another model's table that sets the same key.
+        ('[models."x"]\noutput = 1\n\n  [models."y"]\ninput = 1\noutput = 1\n\n'
+         '[models."x".input]\na = 1\n', 8, f"""models."x".input {RATE} {{'a': 1}}"""),
         ("models = { x = { input = 1, output = [1] } }\n", 1, f'models."x".output {RATE} [1]'),
         # Unknown keys in a model: a plain key, a key of a sub-table, a sub-table of its own.
         ('[models."x"]\ninput = 1\noutput = 1\ncache_reads = 0.1\n', 4,
@@ -107,8 +114,12 @@ NO_PROVIDER = 'models."x".provider must be a provider name'
          f'unknown key models."y".outptu (known: {KNOWN})'),
         # The provider and the 1-hour cache write.
         ('[models."x"]\ninput = 1\noutput = 1\nprovider = 3\n', 4, NO_PROVIDER),
-        ("[models.x]\ninput = 1\noutput = 1\nprovider = '  '\n", 4, NO_PROVIDER),
+        ("[models.y]\ninput = 1\noutput = 1\nprovider = 'acme'\n"
+         "[models.x]\ninput = 1\noutput = 1\nprovider = '  '\n", 8, NO_PROVIDER),
         ('[models."x"]\ninput = 1\noutput = 1\ncache_write_1h = 2\n', 4,
+         'models."x".cache_write_1h needs cache_write too'),
+        ('[models."y"]\ninput = 1\noutput = 1\ncache_write = 1\ncache_write_1h = 2\n'
+         '[models."x"]\ninput = 1\noutput = 1\ncache_write_1h = 2\n', 9,
          'models."x".cache_write_1h needs cache_write too'),
     ],
 )  # fmt: skip
