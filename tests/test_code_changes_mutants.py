@@ -3,14 +3,17 @@ temporary folders (issue 20: mutants that survived in ``codechanges.py``).
 
 A repository whose folder name holds a newline, an index written in the same tick as a file
 (coarse timestamps), git pointed elsewhere by the environment of a git hook, a record that
-arrives with figures from elsewhere, and ``--files`` rows of names with control characters
-past Latin-1 or without a name at all.
+arrives with figures from elsewhere, ``--files`` rows of names with control characters
+past Latin-1 or without a name at all, and the reason given when a snapshot goes wrong: git
+gone by the end, a start snapshot still running, a git that prints no tree id.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -32,6 +35,7 @@ from test_code_changes import (
     write,
 )
 
+from radium_otel._internal import errors
 from radium_otel._internal.codechanges import (
     ERROR_KEY,
     CodeChangeTracker,
@@ -42,6 +46,7 @@ from radium_otel._internal.codechanges import (
     render_files,
     take_snapshot,
 )
+from radium_otel._internal.errors import raise_internal_errors
 
 
 def test_a_repository_whose_folder_name_holds_a_newline_is_measured(tmp_path: Path) -> None:
@@ -357,3 +362,98 @@ def test_by_default_500_files_are_listed_and_all_counted(tmp_path: Path) -> None
             True,
         )
         assert (got["files_changed"], got["lines_added"], got["lines_removed"]) == (501, 501, 0)
+
+
+# --- the end of a session whose snapshots went wrong ----------------------------------------
+@pytest.mark.skipif(os.name != "posix", reason="a link stands in for git")
+def test_a_git_gone_by_the_end_of_the_session_is_the_reason(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    link = tmp_path / "bin" / "git"
+    link.parent.mkdir()
+    link.symlink_to(shutil.which("git") or "git")
+    tracker = CodeChangeTracker(repo, git=str(link))
+    tracker.session_started("session-1")
+    assert tracker.wait_for_start("session-1")
+    link.unlink()
+
+    record = tracker.session_ended(new_record())
+
+    assert record.code_changes is None
+    assert record.metadata == {ERROR_KEY: f"cannot run git ({link}): No such file or directory"}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for git")
+def test_a_start_snapshot_still_running_at_the_end_is_the_reason(tmp_path: Path) -> None:
+    """git blocks until the test lets it go: the start snapshot (taken by a thread, as for
+    a session that spans opened) is still running when the session ends."""
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    gate = tmp_path / "gate"
+    gate.touch()
+    blocked = fake_git(tmp_path, f'while [ -e "{gate}" ]; do sleep 0.02; done; exec git "$@"')
+    tracker = CodeChangeTracker(repo, git=blocked, timeout_s=60)
+    tracker.session_started("0123456789ab", user_opened=False)
+    (snapshotting,) = [t for t in threading.enumerate() if t.name == "radium-snapshot-01234567"]
+    try:
+        assert tracker.wait_for_start("0123456789ab", timeout_s=0.05) is False
+        tracker.timeout_s = 0.2  # the time limit the end is given
+        assert tracker.wait_for_start("0123456789ab") is False
+
+        record = tracker.session_ended(new_record("0123456789ab"))
+    finally:
+        gate.unlink()
+        snapshotting.join(60)
+
+    assert record.code_changes is None
+    assert record.metadata == {ERROR_KEY: "the start snapshot took longer than the 0.2s limit"}
+    assert tracker.wait_for_start("0123456789ab") is False  # forgotten at the end
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for git")
+@pytest.mark.parametrize("opened_by", ["user", "spans"])
+def test_an_unexpected_error_in_the_start_snapshot_is_logged_and_the_reason(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    opened_by: str,
+) -> None:
+    # A git whose write-tree prints no tree id (bytes that are not ASCII).
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    odd = fake_git(
+        tmp_path, 'case "$*" in *write-tree*) printf "\\377\\n";; *) exec git "$@";; esac'
+    )
+    tracker = CodeChangeTracker(repo, git=odd)
+    monkeypatch.setattr(errors, "_reported", set())  # logged once per process: not yet
+    raise_internal_errors(False)
+    try:
+        with caplog.at_level(logging.WARNING, logger="radium_otel"):
+            tracker.session_started("session-1", user_opened=opened_by == "user")
+            assert tracker.wait_for_start("session-1")
+            record = tracker.session_ended(new_record())
+    finally:
+        raise_internal_errors(None)
+
+    assert record.code_changes is None
+    assert record.metadata == {ERROR_KEY: "internal error: UnicodeDecodeError"}
+    (logged,) = caplog.records
+    assert logged.getMessage() == (
+        "radium-otel internal error in CodeChangeTracker start snapshot (reported once; "
+        "the agent goes on)"
+    )
+    assert logged.exc_info is not None and isinstance(logged.exc_info[1], UnicodeDecodeError)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for git")
+def test_a_failed_git_add_leaves_no_temporary_index_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    failing_add = fake_git(
+        tmp_path, 'case "$*" in *" add "*) echo "fatal: no" >&2; exit 128;; esac; exec git "$@"'
+    )
+    record = run_session(repo, lambda ws: None, tracker=CodeChangeTracker(repo, git=failing_add))
+
+    assert record.metadata == {ERROR_KEY: "git add failed: fatal: no"}
+    assert list(temp.iterdir()) == []
