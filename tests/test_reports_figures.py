@@ -17,16 +17,27 @@ from pathlib import Path
 import pytest
 
 from radium_otel._internal.index import SessionIndex, index_path
-from radium_otel._internal.record import CacheStats, ModelUsage, PricingInfo, SessionRecord
+from radium_otel._internal.record import (
+    CacheStats,
+    ModelUsage,
+    PricingInfo,
+    SessionRecord,
+    ToolStats,
+)
 from radium_otel._internal.reports import (
     CSV_COLUMNS,
     Answer,
     IndexedSessions,
     ScannedSessions,
     WhenError,
+    Window,
     ask,
+    history_report,
+    model_report,
     parse_when,
     records_text,
+    rollup_report,
+    tool_report,
     write_json_array,
 )
 from radium_otel._internal.store import SessionStore
@@ -283,3 +294,115 @@ def test_with_an_index_it_must_not_open_the_files_are_read_directly(
         2 if stored else 0, [], not stored, f"refusing to open a symlinked index: {path}"
     )
     assert not (tmp_path / "elsewhere.sqlite3").exists()
+
+
+# --- the order and the sums of rad stats model / tools / history --by ---------------------------
+DECEMBER = datetime(2025, 12, 15, 23, 30, tzinfo=timezone.utc)
+
+
+def sessions_of_two_months(folder: Path) -> None:
+    """March: a session priced in part; December: two unpriced ones, of another agent."""
+    store = SessionStore(folder)
+    row = ModelUsage(model="m", requests=1, input_tokens=10)
+    store.write(
+        SessionRecord(
+            id="march-01",
+            status="completed",
+            start_time=START,
+            metadata={"agent": "coder"},
+            tools={
+                "bash": ToolStats(
+                    calls=4, successes=1, failures=3, duration_s=2.0,
+                    error_types={"ExitCode": 1, "Timeout": 2},
+                ),
+                "edit": ToolStats(calls=1, failures=1, error_types={"Timeout": 1}),
+            },
+            model_usage=[
+                replace(row, model="m-free", input_tokens=50, cost_usd=0.0),
+                replace(row, model="m-dear", input_tokens=5, cost_usd=0.5),
+                # Unpriced: by tokens, not by name; one model without a provider first.
+                replace(row, model="a-small", input_tokens=10),
+                replace(row, model="z-big", input_tokens=100),
+                replace(row, model="same", provider="openai"),
+                replace(row, model="same", provider="azure"),
+                replace(row, model="same"),
+            ],
+            cost_usd=0.5,
+        )
+    )  # fmt: skip
+    for n in (1, 2):
+        store.write(
+            SessionRecord(
+                id=f"december-{n}",
+                status="completed",
+                start_time=DECEMBER,
+                metadata={"agent": "other"},
+                tools={"edit": ToolStats(calls=2, failures=2, error_types={"ExitCode": 2})},
+                model_usage=[row],
+            )
+        )
+
+
+@pytest.fixture
+def both_sources(tmp_path: Path) -> Iterator[tuple[ScannedSessions, IndexedSessions]]:
+    folder = sessions_dir(tmp_path)
+    sessions_of_two_months(folder)
+    scanned, skipped = ScannedSessions.read(folder)
+    assert skipped == []
+    with SessionIndex(folder) as index:
+        index.refresh()
+        yield scanned, IndexedSessions(index)
+
+
+def test_model_rows_by_cost_then_tokens_then_name_then_provider(
+    both_sources: tuple[ScannedSessions, IndexedSessions],
+) -> None:
+    for source in both_sources:
+        rows = model_report(source, Window()).rows
+        assert [(r.model, r.provider, r.cost_usd) for r in rows] == [
+            ("m-dear", None, 0.5),
+            ("m-free", None, 0.0),
+            ("z-big", None, None),
+            ("m", None, None),  # 2 x 10 tokens
+            ("a-small", None, None),
+            ("same", None, None),
+            ("same", "azure", None),
+            ("same", "openai", None),
+        ]
+
+
+def test_tool_error_types_most_frequent_first_and_summed_over_tools(
+    both_sources: tuple[ScannedSessions, IndexedSessions],
+) -> None:
+    for source in both_sources:
+        report = tool_report(source, Window())
+        assert [(r.tool, list(r.to_json()["error_types"].items())) for r in report.rows] == [
+            ("edit", [("ExitCode", 4), ("Timeout", 1)]),  # 5 calls
+            ("bash", [("Timeout", 2), ("ExitCode", 1)]),
+        ]
+        assert report.total.error_types == (("ExitCode", 5), ("Timeout", 3))
+
+
+def test_months_start_on_their_first_day_in_utc_and_unpriced_ones_are_not_partial(
+    both_sources: tuple[ScannedSessions, IndexedSessions], far_from_utc: None
+) -> None:
+    window = Window(until=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    for source in both_sources:
+        report = rollup_report(source, window, None, "month", None).to_json()
+        assert report["until"] == "2026-01-01T00:00:00.000000Z"
+        assert [(p["period"], p["start"], p["cost_usd"], p["cost_partial"])
+                for p in report["periods"]] == [
+            ("2025-03", "2025-03-01T00:00:00.000000Z", 0.5, True),  # some rows unpriced
+            ("2025-12", "2025-12-01T00:00:00.000000Z", None, False),
+        ]  # fmt: skip
+        assert rollup_report(source, window, None, "month", 0).periods == ()
+
+
+def test_a_report_of_one_agent_says_which(
+    both_sources: tuple[ScannedSessions, IndexedSessions],
+) -> None:
+    for source in both_sources:
+        rollup = rollup_report(source, Window(), "other", "day", None).to_json()
+        assert (rollup["agent"], [p["sessions"] for p in rollup["periods"]]) == ("other", [2])
+        history = history_report(source, Window(), "coder", None, now=time.time()).to_json()
+        assert (history["agent"], history["total_sessions"]) == ("coder", 1)
