@@ -320,6 +320,7 @@ def sessions_of_two_months(folder: Path) -> None:
             model_usage=[
                 replace(row, model="m-free", input_tokens=50, cost_usd=0.0),
                 replace(row, model="m-dear", input_tokens=5, cost_usd=0.5),
+                replace(row, model="m-tiny", input_tokens=1, cost_usd=1e-9),  # 1 nano-USD
                 # Unpriced: by tokens, not by name; one model without a provider first.
                 replace(row, model="a-small", input_tokens=10),
                 replace(row, model="z-big", input_tokens=100),
@@ -361,6 +362,7 @@ def test_model_rows_by_cost_then_tokens_then_name_then_provider(
         rows = model_report(source, Window()).rows
         assert [(r.model, r.provider, r.cost_usd) for r in rows] == [
             ("m-dear", None, 0.5),
+            ("m-tiny", None, 1e-9),
             ("m-free", None, 0.0),
             ("z-big", None, None),
             ("m", None, None),  # 2 x 10 tokens
