@@ -389,11 +389,16 @@ def test_a_start_snapshot_still_running_at_the_end_is_the_reason(tmp_path: Path)
     repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
     gate = tmp_path / "gate"
     gate.touch()
-    blocked = fake_git(tmp_path, f'while [ -e "{gate}" ]; do sleep 0.02; done; exec git "$@"')
+    # (at most 60 s, should the test be stopped before it opens the gate)
+    blocked = fake_git(
+        tmp_path,
+        f'n=0; while [ -e "{gate}" ] && [ $n -lt 3000 ]; do sleep 0.02; n=$((n+1)); done; '
+        'exec git "$@"',
+    )
     tracker = CodeChangeTracker(repo, git=blocked, timeout_s=60)
     tracker.session_started("0123456789ab", user_opened=False)
-    (snapshotting,) = [t for t in threading.enumerate() if t.name == "radium-snapshot-01234567"]
     try:
+        (snapshotting,) = [t for t in threading.enumerate() if t.name == "radium-snapshot-01234567"]
         assert tracker.wait_for_start("0123456789ab", timeout_s=0.05) is False
         tracker.timeout_s = 0.2  # the time limit the end is given
         assert tracker.wait_for_start("0123456789ab") is False
@@ -401,7 +406,7 @@ def test_a_start_snapshot_still_running_at_the_end_is_the_reason(tmp_path: Path)
         record = tracker.session_ended(new_record("0123456789ab"))
     finally:
         gate.unlink()
-        snapshotting.join(60)
+    snapshotting.join(60)
 
     assert record.code_changes is None
     assert record.metadata == {ERROR_KEY: "the start snapshot took longer than the 0.2s limit"}
