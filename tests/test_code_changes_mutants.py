@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -462,3 +463,101 @@ def test_a_failed_git_add_leaves_no_temporary_index_behind(
 
     assert record.metadata == {ERROR_KEY: "git add failed: fatal: no"}
     assert list(temp.iterdir()) == []
+
+
+def gated_write_tree(tmp_path: Path, gate: Path) -> str:
+    """A git whose ``write-tree`` waits while ``gate`` exists (at most 60 s)."""
+    return fake_git(
+        tmp_path,
+        f'case "$*" in *write-tree*) n=0; while [ -e "{gate}" ] && [ $n -lt 3000 ]; '
+        'do sleep 0.02; n=$((n+1)); done;; esac; exec git "$@"',
+    )
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for git")
+def test_the_working_tree_is_read_before_session_started_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By default a session is one the user opened: its working tree is added to a temporary
+    index (named for this process, so that a later run can remove it should this one be
+    killed) before `session_started` returns; only the tree is written in the background."""
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    gate = tmp_path / "gate"
+    gate.touch()
+    tracker = CodeChangeTracker(repo, git=gated_write_tree(tmp_path, gate))
+    tracker.session_started("session-1")
+    try:
+        (staged,) = temp.iterdir()
+        assert staged.name.startswith(f"radium-snapshot-{os.getpid()}-")
+        write(repo, {"a.txt": "b\n"})  # the moment it returns
+    finally:
+        gate.unlink()
+    assert tracker.wait_for_start("session-1")
+
+    record = tracker.session_ended(new_record())
+
+    assert rows(record) == [row("a.txt", 1, 1)]
+    assert list(temp.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for git")
+def test_a_git_that_prints_no_top_level_is_no_work_tree(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    one_line = fake_git(tmp_path, 'case "$*" in *rev-parse*) echo .git/index;; esac')
+    record = run_session(repo, lambda ws: None, tracker=CodeChangeTracker(repo, git=one_line))
+    assert record.metadata == {ERROR_KEY: f"not in a git work tree: {repo}"}
+
+
+def test_an_index_that_cannot_be_read_is_the_reason(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    index = repo / ".git" / "index"
+    index.unlink()
+    index.mkdir()
+    record = run_session(repo, lambda ws: None)
+    assert record.metadata == {
+        ERROR_KEY: f"cannot read the index {index}: [Errno 21] Is a directory: '{index}'"
+    }
+
+
+def test_a_temporary_folder_that_cannot_be_made_is_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    missing = tmp_path / "no-such-folder"
+    monkeypatch.setattr(tempfile, "tempdir", str(missing))
+    tracker = CodeChangeTracker(repo)
+    tracker.session_started("session-1")
+    record = tracker.session_ended(new_record())
+    reason = record.metadata[ERROR_KEY]
+    assert reason.startswith(
+        "cannot create a temporary index: [Errno 2] No such file or directory: "
+        f"'{missing}/radium-snapshot-{os.getpid()}-"
+    )
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_a_hung_git_is_killed_with_its_children(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    child = tmp_path / "child"
+    hung = fake_git(tmp_path, f'sleep 30 & echo $! > "{child}"; wait')
+    tracker = CodeChangeTracker(repo, git=hung, timeout_s=0.5)
+    tracker.session_started("session-1")
+    record = tracker.session_ended(new_record())
+    assert record.code_changes is None
+    pid = int(child.read_text())
+    for _ in range(250):  # gone at once, reaped by whoever adopted it within 5 s
+        if not Path(f"/proc/{pid}").exists() or "\nState:\tZ" in _status(pid):
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail(f"git's child {pid} still runs")
+
+
+def _status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return ""
