@@ -6,17 +6,23 @@ with no models and no ``accept`` decisions, the exact CSV and JSON text, and the
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import socket
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import full_record
 
-from radium_otel._internal.index import SessionIndex, index_path
+from radium_otel._internal import reports
+from radium_otel._internal.index import SessionIndex, index_path, read_facts
 from radium_otel._internal.record import (
     CacheStats,
     ModelUsage,
@@ -29,6 +35,7 @@ from radium_otel._internal.reports import (
     Answer,
     IndexedSessions,
     ScannedSessions,
+    Sessions,
     WhenError,
     Window,
     ask,
@@ -408,3 +415,70 @@ def test_a_report_of_one_agent_says_which(
         assert (rollup["agent"], [p["sessions"] for p in rollup["periods"]]) == ("other", [2])
         history = history_report(source, Window(), "coder", None, now=time.time()).to_json()
         assert (history["agent"], history["total_sessions"]) == ("coder", 1)
+
+
+# --- how an answer is had: the index, rebuilt when corrupt; a scan racing with writers --------
+def test_ask_shows_its_progress_and_rebuilds_an_index_found_corrupt_by_a_query(
+    tmp_path: Path,
+) -> None:
+    folder = sessions_dir(tmp_path)
+    folder.mkdir(parents=True)
+    for n in range(300):  # written by hand: the index has yet to read them
+        record = full_record(f"{n:08x}", start_time=START + timedelta(hours=n))
+        (folder / f"{record.id}.json").write_text(json.dumps(record.to_json()))
+
+    def tokens(source: Sessions) -> int:
+        return model_report(source, Window()).total.input_tokens
+
+    shown: list[tuple[int, int]] = []
+    first = ask(folder, tokens, progress=lambda *p: shown.append(p))
+    each = sum(row.input_tokens for row in full_record().model_usage)
+    assert first == Answer(300 * each, [], False, None)
+    assert (shown[0], shown[-1]) == ((0, 300), (300, 300))
+    # The one page of the daily model sums overwritten: the refresh, which never reads it,
+    # trusts the index; the query finds the damage.
+    path = index_path(folder)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        (page,) = db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'model_days'"
+        ).fetchone()
+        (size,) = db.execute("PRAGMA page_size").fetchone()
+    with path.open("r+b") as f:
+        f.seek((page - 1) * size)
+        f.write(b"\xff" * size)
+
+    # No reason: the answer came from the index, rebuilt, not from reading the files.
+    assert ask(folder, tokens) == first
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="a Unix socket takes a file's place")
+def test_a_file_gone_or_unreadable_by_the_time_a_scan_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writers replace files while a scan runs: one listed file is deleted before it is read
+    (left out), another replaced by something that cannot be opened (named, with why)."""
+    folder = sessions_dir(tmp_path)
+    store = SessionStore(folder)
+    for sid in ("aaaa0001", "aaaa0002", "aaaa0003"):
+        store.write(SessionRecord(id=sid, status="completed", start_time=START))
+    monkeypatch.chdir(folder)  # a socket's path must be short
+    sockets: list[socket.socket] = []
+
+    def racing(path: Path) -> Any:
+        if path.name != "aaaa0003.json":
+            path.unlink()
+        if path.name == "aaaa0002.json":
+            sockets.append(socket.socket(socket.AF_UNIX))
+            sockets[-1].bind(path.name)
+        return read_facts(path)
+
+    monkeypatch.setattr(reports, "read_facts", racing)
+    try:
+        scanned, skipped = ScannedSessions.read(folder)
+    finally:
+        for s in sockets:
+            s.close()
+
+    assert skipped == [("aaaa0002.json", "cannot read (No such device or address)")]
+    assert [f.id for f in scanned.facts] == ["aaaa0003"]
+    assert scanned.names_with_prefix("aaaa") == 3
