@@ -331,19 +331,24 @@ def test_times_match_brute_force_in_real_time_order_with_compaction(
     h.provider.shutdown()
 
 
+@pytest.mark.parametrize("shorts", [100, HARD_CAP])
 @pytest.mark.parametrize("outer", ["tool", "chat"])
-def test_long_span_open_while_many_others_finish_is_exact(h: Harness, outer: str) -> None:
-    """A long tool (or streaming chat) runs from 0 to 300 s while 100 short calls of the other
-    kind end: compaction must not freeze what the long span will still merge with."""
+def test_long_span_open_while_many_others_finish_is_exact(
+    h: Harness, outer: str, shorts: int
+) -> None:
+    """A long tool (or streaming chat) runs while 100 short calls of the other kind end, or
+    as many as compaction holds back (``HARD_CAP`` intervals, not one more): compaction must
+    not freeze what the long span will still merge with."""
+    length = 2 * shorts + 100
     root = h.start("invoke_agent a", 0, AGENT, None)
     long_attrs, short_attrs = (TOOL, CHAT) if outer == "tool" else (CHAT, TOOL)
     long_span = h.start(outer, 0, long_attrs, root)
-    for i in range(100):
+    for i in range(shorts):
         end(h.start("short", 2 * i + 1, short_attrs, root), 2 * i + 2)
-    end(long_span, 300)
-    end(root, 300)
+    end(long_span, length)
+    end(root, length)
     record = h.only_record()
-    expected = (100, 200, 300) if outer == "tool" else (300, 0, 300)
+    expected = (shorts, length - shorts, length) if outer == "tool" else (length, 0, length)
     assert (record.api_time_s, record.tool_time_s, record.agent_active_time_s) == expected
 
 
