@@ -248,6 +248,25 @@ def test_the_colours_of_the_files_rows() -> None:
     ]
 
 
+@pytest.fixture
+def temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temporary folder of this process (where the snapshots' temporary indexes go)."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def gated_git(tmp_path: Path, gate: Path, commands: str = "*") -> str:
+    """A git whose commands matching the shell pattern ``commands`` wait while ``gate``
+    exists (at most 60 s, should a test stop before it removes the gate)."""
+    return fake_git(
+        tmp_path,
+        f'case "$*" in {commands}) n=0; while [ -e "{gate}" ] && [ $n -lt 3000 ]; '
+        'do sleep 0.02; n=$((n+1)); done;; esac; exec git "$@"',
+    )
+
+
 LONG = "x" * 300
 
 
@@ -266,7 +285,7 @@ LONG = "x" * 300
 )
 @pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for git")
 def test_a_git_error_is_its_fatal_or_last_line(
-    tmp_path: Path, stderr: str, status: int, reason: str
+    tmp_path: Path, temp: Path, stderr: str, status: int, reason: str
 ) -> None:
     repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
     failing_add = fake_git(
@@ -278,6 +297,7 @@ def test_a_git_error_is_its_fatal_or_last_line(
     record = run_session(repo, lambda ws: None, tracker=tracker)
     assert record.code_changes is None
     assert record.metadata == {ERROR_KEY: f"git add failed: {reason}"}
+    assert list(temp.iterdir()) == []  # the temporary index of the failed `git add` is gone
 
 
 GONE = 2**22 + 12_345  # past the largest pid Linux hands out: never a live process
@@ -390,13 +410,7 @@ def test_a_start_snapshot_still_running_at_the_end_is_the_reason(tmp_path: Path)
     repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
     gate = tmp_path / "gate"
     gate.touch()
-    # (at most 60 s, should the test be stopped before it opens the gate)
-    blocked = fake_git(
-        tmp_path,
-        f'n=0; while [ -e "{gate}" ] && [ $n -lt 3000 ]; do sleep 0.02; n=$((n+1)); done; '
-        'exec git "$@"',
-    )
-    tracker = CodeChangeTracker(repo, git=blocked, timeout_s=60)
+    tracker = CodeChangeTracker(repo, git=gated_git(tmp_path, gate), timeout_s=60)
     tracker.session_started("0123456789ab", user_opened=False)
     try:
         (snapshotting,) = [t for t in threading.enumerate() if t.name == "radium-snapshot-01234567"]
@@ -449,45 +463,16 @@ def test_an_unexpected_error_in_the_start_snapshot_is_logged_and_the_reason(
 
 
 @pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for git")
-def test_a_failed_git_add_leaves_no_temporary_index_behind(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    failing_add = fake_git(
-        tmp_path, 'case "$*" in *" add "*) echo "fatal: no" >&2; exit 128;; esac; exec git "$@"'
-    )
-    record = run_session(repo, lambda ws: None, tracker=CodeChangeTracker(repo, git=failing_add))
-
-    assert record.metadata == {ERROR_KEY: "git add failed: fatal: no"}
-    assert list(temp.iterdir()) == []
-
-
-def gated_write_tree(tmp_path: Path, gate: Path) -> str:
-    """A git whose ``write-tree`` waits while ``gate`` exists (at most 60 s)."""
-    return fake_git(
-        tmp_path,
-        f'case "$*" in *write-tree*) n=0; while [ -e "{gate}" ] && [ $n -lt 3000 ]; '
-        'do sleep 0.02; n=$((n+1)); done;; esac; exec git "$@"',
-    )
-
-
-@pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for git")
 def test_the_working_tree_is_read_before_session_started_returns(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, temp: Path
 ) -> None:
     """By default a session is one the user opened: its working tree is added to a temporary
     index (named for this process, so that a later run can remove it should this one be
     killed) before `session_started` returns; only the tree is written in the background."""
     repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     gate = tmp_path / "gate"
     gate.touch()
-    tracker = CodeChangeTracker(repo, git=gated_write_tree(tmp_path, gate))
+    tracker = CodeChangeTracker(repo, git=gated_git(tmp_path, gate, "*write-tree*"))
     tracker.session_started("session-1")
     try:
         (staged,) = temp.iterdir()
